@@ -1,0 +1,133 @@
+"""The command line. The only place where an error becomes a sentence on stderr and an exit
+code: 0 success, 1 the job ran and failed, 2 bad usage, config or input file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor.config import default_config_path
+from monitor.context import AppContext
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import setup_logging
+
+log = logging.getLogger("monitor")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["config"] = value
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["verbose"] = True
+        setup_logging(verbose=True)
+
+
+def common_options(func: F) -> F:
+    """`--config` and `--verbose`, accepted before or after the command name."""
+    func = click.option(
+        "--config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        expose_value=False,
+        is_eager=True,
+        callback=_set_config,
+        help="Config file (default: $MONITOR_CONFIG, else ./schedules.toml).",
+    )(func)
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_verbose,
+        help="Debug logging, and tracebacks on errors.",
+    )(func)
+
+
+def app_context(ctx: click.Context) -> AppContext:
+    options = ctx.find_root().ensure_object(dict)
+    if "app" not in options:
+        options["app"] = AppContext(
+            config_path=options.get("config") or default_config_path(), verbose=options.get("verbose", False)
+        )
+    app: AppContext = options["app"]
+    return app
+
+
+class MonitorGroup(click.Group):
+    """Turns expected errors into one or two sentences and the documented exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as err:
+            verbose = ctx.ensure_object(dict).get("verbose", False)
+            if verbose:
+                traceback.print_exc()
+            _print_error(err)
+            ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:  # anything unexpected: one sentence, the traceback on request
+            if ctx.ensure_object(dict).get("verbose", False):
+                traceback.print_exc()
+                ctx.exit(1)
+            click.echo(
+                f"Error: unexpected {type(err).__name__}: {err} (run with --verbose for details).", err=True
+            )
+            ctx.exit(1)
+
+
+def _print_error(err: MonitorError) -> None:
+    if isinstance(err, ConfigError):
+        click.echo(f"Error: the configuration has {len(err.problems)} problem(s):", err=True)
+        for problem in err.problems:
+            click.echo(f"  {problem}", err=True)
+        return
+    click.echo(f"Error: {err}", err=True)
+
+
+@click.group(
+    cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@common_options
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Finds CustomersDot customers hit by purchase errors (Sentry) or undeliverable mail
+    (Mailgun), links them to customer records and mails a daily digest to support.
+
+    \b
+    Start with:  monitor demo               (everything on local simulators)
+    Then:        monitor check-config       (your schedules.toml and secrets)
+                 monitor customers import customers.csv
+                 monitor poll               (one poll of both sources)
+                 monitor digest             (yesterday's digest, to stdout)
+    """
+    ctx.ensure_object(dict)
+    if not ctx.obj.get("verbose"):
+        setup_logging(verbose=False)
+
+
+def _register() -> None:
+    # Each command family lives in its own module under monitor/commands/.
+    from monitor.commands import register_all
+
+    register_all(main)
+
+
+_register()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

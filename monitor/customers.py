@@ -1,0 +1,185 @@
+"""Reading the customer directory: CSV with a header row, or JSON Lines. Streams row by row.
+
+Parsing is pure (lines in, customers and bad rows out); `import_customers` does the I/O."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlite_utils import Database
+
+from monitor.errors import InputError
+from monitor.models import Customer
+from monitor.store import write_tx
+from monitor.store.customers import imported_row, upsert_imported
+from monitor.store.signals import relink_all
+
+COLUMNS = ("id", "email", "first_name", "last_name", "company")
+REQUIRED = ("id", "email")
+BATCH = 10_000
+MAX_REPORTED = 1_000
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    bad: list[BadRow] = field(default_factory=list)
+    bad_total: int = 0
+    relinked: int = 0
+
+
+def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
+    raw_id = values.get("id")
+    customer_id = str(raw_id).strip() if raw_id is not None else ""
+    if not customer_id:
+        return BadRow(line, "no id")
+    email = values.get("email")
+    if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+        return BadRow(line, f"email {email!r} is not an address")
+    texts = {}
+    for name in ("first_name", "last_name", "company"):
+        value = values.get(name)
+        if value is not None and not isinstance(value, str | int | float):
+            return BadRow(line, f"{name} must be text")
+        texts[name] = "" if value is None else str(value).strip()
+    return Customer(id=customer_id, email=email.strip(), **texts)
+
+
+def _bad_encoding(text: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in text)
+
+
+def parse_csv(lines: Iterable[str]) -> Iterator[Customer | BadRow]:
+    reader = csv.reader(lines)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        return
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise InputError(
+            "The CSV header must name the columns id,email,first_name,last_name "
+            f"(missing: {', '.join(missing)})."
+        )
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise InputError(
+            f"The CSV header has unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}."
+        )
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if any(_bad_encoding(cell) for cell in row):
+                yield BadRow(line, "not UTF-8 text")
+            elif len(row) != len(header):
+                yield BadRow(line, f"expected {len(header)} fields, got {len(row)}")
+            else:
+                yield _customer(dict(zip(header, row, strict=True)), line)
+    except csv.Error as err:
+        yield BadRow(reader.line_num, f"broken CSV ({err}); the rest of the file was not read")
+
+
+def parse_jsonl(lines: Iterable[str]) -> Iterator[Customer | BadRow]:
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        if _bad_encoding(text):
+            yield BadRow(number, "not UTF-8 text")
+            continue
+        try:
+            values = json.loads(text)
+        except ValueError as err:
+            yield BadRow(number, f"not valid JSON ({err.args[0].split(':')[0]})")
+            continue
+        if not isinstance(values, dict):
+            yield BadRow(number, "not a JSON object")
+            continue
+        unknown = [key for key in values if key not in COLUMNS]
+        yield BadRow(number, f"unknown key(s) {', '.join(unknown)}") if unknown else _customer(values, number)
+
+
+def detect_format(path: Path, first_line: str) -> str:
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if path.suffix.lower() == ".csv":
+        return "csv"
+    return "jsonl" if first_line.lstrip().startswith("{") else "csv"
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts bytes read, so a progress bar can follow a streamed file."""
+
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None) -> None:
+        self.raw, self.on_bytes = raw, on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        if self.on_bytes and count:
+            self.on_bytes(count)
+        return int(count or 0)
+
+
+def import_customers(
+    db: Database,
+    path: Path,
+    now: datetime,
+    *,
+    extra_public_domains: Iterable[str] = (),
+    on_bytes: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Upsert the good rows in batches, collect the bad ones, then re-link signals."""
+    try:
+        raw = path.open("rb")
+    except OSError as err:
+        raise InputError(f"Cannot read {path}: {err.strerror}.") from None
+    result = ImportResult()
+    with raw:
+        first = raw.readline()
+        raw.seek(0)
+        buffered = io.BufferedReader(_CountingReader(raw, on_bytes))
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        kind = detect_format(path, first.decode("utf-8", "replace"))
+        rows = parse_jsonl(text) if kind == "jsonl" else parse_csv(text)
+        batch: list[tuple[str | None, ...]] = []
+        for item in rows:
+            if isinstance(item, BadRow):
+                result.bad_total += 1
+                if len(result.bad) < MAX_REPORTED:
+                    result.bad.append(item)
+                continue
+            batch.append(imported_row(item, now))
+            if len(batch) >= BATCH:
+                result.imported += _flush(db, batch)
+        result.imported += _flush(db, batch)
+    result.relinked = relink_all(db, extra_public_domains)
+    return result
+
+
+def _flush(db: Database, batch: list[tuple[str | None, ...]]) -> int:
+    if not batch:
+        return 0
+    with write_tx(db) as conn:
+        upsert_imported(conn, batch)
+    count = len(batch)
+    batch.clear()
+    return count

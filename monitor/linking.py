@@ -1,0 +1,108 @@
+"""How a signal finds its customer. Pure: the rules and the SQL that applies them, as data.
+
+Order of trust: the Sentry `user.id` *is* the customer ID (known from the import or not);
+else the address matched case-insensitively to one customer's email; else, weakly, a company
+domain that exactly one customer has. A public mail provider's domain never matches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from monitor.models import MATCH_CONFIDENCE
+
+PUBLIC_MAIL_DOMAINS = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.co.jp",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "tutanota.com",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+        "naver.com",
+        "daum.net",
+        "seznam.cz",
+        "wp.pl",
+        "o2.pl",
+        "comcast.net",
+        "att.net",
+        "verizon.net",
+        "sbcglobal.net",
+        "btinternet.com",
+        "rediffmail.com",
+    ]
+)
+
+
+def public_domains(extra: Iterable[str] = ()) -> frozenset[str]:
+    return PUBLIC_MAIL_DOMAINS | {domain.strip().lower() for domain in extra if domain.strip()}
+
+
+# Each step links signals that have no link yet; run in this order. `:stored_since` limits
+# the work to new signals after a poll ('' relinks everything, e.g. after an import).
+LINK_BY_CUSTOMER_ID = f"""
+INSERT INTO links (signal_id, customer_id, match, confidence)
+SELECT s.id, s.customer_ref, 'customer_id', {MATCH_CONFIDENCE["customer_id"]}
+FROM signals s
+WHERE s.customer_ref IS NOT NULL AND s.stored_at >= :stored_since
+  AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
+"""
+
+LINK_BY_EMAIL = f"""
+INSERT INTO links (signal_id, customer_id, match, confidence)
+SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.email_norm = s.email_norm),
+       'email', {MATCH_CONFIDENCE["email"]}
+FROM signals s
+WHERE s.email_norm IS NOT NULL AND s.stored_at >= :stored_since
+  AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
+  AND EXISTS (SELECT 1 FROM customers c WHERE c.email_norm = s.email_norm)
+"""
+
+# Domains are compared to a temp table of public ones, filled before this runs.
+LINK_BY_DOMAIN = f"""
+INSERT INTO links (signal_id, customer_id, match, confidence)
+SELECT s.id, d.customer_id, 'domain', {MATCH_CONFIDENCE["domain"]}
+FROM signals s
+JOIN (SELECT domain, MIN(id) AS customer_id FROM customers
+      WHERE domain IS NOT NULL GROUP BY domain HAVING COUNT(*) = 1) d ON d.domain = s.domain
+WHERE s.customer_ref IS NULL AND s.stored_at >= :stored_since
+  AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
+  AND s.domain NOT IN (SELECT domain FROM temp.public_domains)
+"""
+
+# After an import, weak links may be wrong (the domain is no longer unique) or beatable (the
+# exact address is now a customer): drop them and let the steps above decide again.
+UNLINK_WEAK = "DELETE FROM links WHERE match = 'domain'"
+
+LINK_STEPS = (LINK_BY_CUSTOMER_ID, LINK_BY_EMAIL, LINK_BY_DOMAIN)

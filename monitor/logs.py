@@ -1,0 +1,62 @@
+"""Logging: one line per event. Under systemd (JOURNAL_STREAM set) lines carry a `<N>`
+syslog priority prefix and no timestamp, so journald keeps the levels and the time.
+A filter masks every secret value, whatever logger or exception text carries it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{_PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.values:
+            message = record.getMessage()
+            for value in self.values:
+                message = message.replace(value, "**********")
+            record.msg, record.args = message, None
+            if record.exc_info and record.exc_info[1] is not None:
+                record.exc_text = self._mask(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+    def _mask(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, "**********")
+        return text
+
+
+redactor = RedactSecrets()
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Library chatter only when asked for; urllib3 at DEBUG logs URLs, never our auth headers.
+    for noisy in ("urllib3", "apscheduler", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def redact(*values: str | None) -> None:
+    redactor.values.update(value for value in values if value)

@@ -1,0 +1,57 @@
+"""SQLite storage through sqlite-utils: opening, pragmas, migrations and write transactions.
+
+Queries live beside this file, one module per subject (customers, signals, runs, digests)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from monitor.store.schema import migrations
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def open_db(path: Path | str, *, migrate: bool = True) -> Database:
+    """Open (creating with mode 0600) the database, in WAL mode, migrated to the latest schema.
+
+    Autocommit mode: every write goes through `write_tx`, so a transaction's extent is
+    visible in the code, not implied by the driver."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Create the file ourselves so it is born owner-only; SQLite gives its -wal and
+        # -shm files the same mode as the database file.
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = Database(conn)
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL keeps it consistent
+    if migrate:
+        migrations.apply(db)
+    return db
+
+
+@contextmanager
+def write_tx(db: Database) -> Iterator[sqlite3.Connection]:
+    """One write transaction. IMMEDIATE takes the write lock up front, so two processes
+    never both read-then-write on stale data; a second writer waits (busy timeout)."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

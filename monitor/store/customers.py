@@ -1,0 +1,81 @@
+"""Customers: the imported directory, plus customers known only from signals ('seen')."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from monitor.models import Customer, email_domain, normalize_email
+from monitor.timeutil import to_db
+
+# The import is the source of truth: it overwrites every column it carries.
+UPSERT_IMPORTED = """
+INSERT INTO customers (id, email, email_norm, domain, first_name, last_name, company, origin, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?)
+ON CONFLICT(id) DO UPDATE SET
+  email = excluded.email, email_norm = excluded.email_norm, domain = excluded.domain,
+  first_name = excluded.first_name, last_name = excluded.last_name, company = excluded.company,
+  origin = 'import', updated_at = excluded.updated_at
+"""
+
+# Details seen in a signal fill what is empty and never overwrite what is known.
+UPSERT_SEEN = """
+INSERT INTO customers (id, email, email_norm, domain, first_name, last_name, company, origin, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, '', 'seen', ?)
+ON CONFLICT(id) DO UPDATE SET
+  email = COALESCE(NULLIF(customers.email, ''), excluded.email),
+  email_norm = COALESCE(customers.email_norm, excluded.email_norm),
+  domain = COALESCE(customers.domain, excluded.domain),
+  first_name = COALESCE(NULLIF(customers.first_name, ''), excluded.first_name),
+  last_name = COALESCE(NULLIF(customers.last_name, ''), excluded.last_name)
+"""
+
+
+def imported_row(customer: Customer, now: datetime) -> tuple[str | None, ...]:
+    norm = normalize_email(customer.email)
+    return (
+        customer.id,
+        customer.email.strip(),
+        norm,
+        email_domain(norm),
+        customer.first_name,
+        customer.last_name,
+        customer.company,
+        to_db(now),
+    )
+
+
+def upsert_imported(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> None:
+    """Within the caller's transaction: one prepared statement for the whole batch."""
+    conn.executemany(UPSERT_IMPORTED, rows)
+
+
+def remember_seen(
+    conn: sqlite3.Connection, customer_id: str, email: str | None, name: str | None, now: datetime
+) -> None:
+    first, _, last = (name or "").strip().partition(" ")
+    norm = normalize_email(email)
+    conn.execute(
+        UPSERT_SEEN,
+        (
+            customer_id,
+            (email or "").strip() or None,
+            norm,
+            email_domain(norm),
+            first or None,
+            last or None,
+            to_db(now),
+        ),
+    )
+
+
+def get_customer(db: Database, customer_id: str) -> dict[str, object] | None:
+    rows = list(db.query("SELECT * FROM customers WHERE id = ?", [customer_id]))
+    return rows[0] if rows else None
+
+
+def count_customers(db: Database) -> int:
+    return int(db.execute("SELECT COUNT(*) FROM customers").fetchone()[0])

@@ -1,0 +1,126 @@
+"""Versioned schema (sqlite-utils `Migrations`). Add a step; never edit an applied one.
+
+Timestamps are fixed-width UTC text (`timeutil.to_db`), so comparisons in SQL are time comparisons."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("monitor")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE customers (
+            id TEXT PRIMARY KEY,
+            email TEXT,             -- as given, for display
+            email_norm TEXT,        -- trimmed, lower-case, for matching
+            domain TEXT,            -- of email_norm
+            first_name TEXT,
+            last_name TEXT,
+            company TEXT,
+            origin TEXT NOT NULL,   -- 'import', or 'seen' (only known from a signal)
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX customers_email_norm ON customers(email_norm)")
+    db.execute("CREATE INDEX customers_domain ON customers(domain)")
+    db.execute(
+        """CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,         -- 'sentry' | 'mailgun'
+            key TEXT NOT NULL,            -- unique per source record: a re-poll never duplicates
+            category TEXT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            title TEXT NOT NULL,
+            grp TEXT NOT NULL,            -- what the digest counts together (issue, address+category)
+            url TEXT NOT NULL DEFAULT '',
+            customer_ref TEXT,            -- Sentry user.id
+            email TEXT,
+            email_norm TEXT,
+            domain TEXT,
+            name TEXT,
+            action TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (source, key)
+        )"""
+    )
+    for column in ("occurred_at", "stored_at", "customer_ref", "email_norm", "domain"):
+        db.execute(f"CREATE INDEX signals_{column} ON signals({column})")
+    db.execute(
+        """CREATE TABLE links (
+            signal_id INTEGER PRIMARY KEY REFERENCES signals(id) ON DELETE CASCADE,
+            customer_id TEXT NOT NULL,
+            match TEXT NOT NULL,          -- 'customer_id' | 'email' | 'domain'
+            confidence REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX links_customer_id ON links(customer_id)")
+    db.execute(
+        """CREATE TABLE cursors (
+            name TEXT PRIMARY KEY,        -- e.g. 'sentry', 'mailgun-events'
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE sentry_issues (
+            issue_id TEXT PRIMARY KEY,
+            last_seen TEXT,               -- the issue's lastSeen when its events were last read in full
+            title TEXT,
+            category TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE suppressions (
+            list TEXT NOT NULL,           -- 'bounces' | 'complaints' | 'unsubscribes'
+            address_norm TEXT NOT NULL,
+            address TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            removed_at TEXT,              -- gone from the list: the address can receive mail again
+            detail TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (list, address_norm)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE suppression_removals (
+            id INTEGER PRIMARY KEY,
+            list TEXT NOT NULL,
+            address TEXT NOT NULL,
+            removed_at TEXT NOT NULL,
+            removed_by TEXT NOT NULL      -- 'monitor suppressions remove' run by this user
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            window_start TEXT,
+            window_end TEXT,
+            outcome TEXT NOT NULL,        -- 'running' | 'ok' | 'failed'
+            counts TEXT NOT NULL DEFAULT '{}',
+            duration_s REAL,
+            error TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX job_runs_job_finished ON job_runs(job, finished_at)")
+    db.execute(
+        """CREATE TABLE digest_sends (
+            day TEXT NOT NULL,            -- YYYY-MM-DD in the configured time zone
+            recipient TEXT NOT NULL,      -- lower-case address
+            message_id TEXT NOT NULL,
+            status TEXT NOT NULL,         -- 'sending' (claimed) | 'sent'
+            claimed_at TEXT NOT NULL,
+            claimed_by TEXT NOT NULL,     -- host:pid of the claiming process
+            sent_at TEXT,
+            transport TEXT NOT NULL,
+            PRIMARY KEY (day, recipient)
+        )"""
+    )

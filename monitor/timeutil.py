@@ -1,0 +1,55 @@
+"""Time in one place: parsing the vendors' formats, the database's fixed-width form, and day windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+
+def to_db(moment: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order in SQL."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def to_public(moment: datetime) -> str:
+    """The form the digest and `lookup --json` show: seconds, explicit +00:00."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_iso(text: str) -> datetime:
+    """Sentry's ISO-8601 timestamps, with or without fractions, `Z` or an offset; naive = UTC."""
+    moment = datetime.fromisoformat(text.strip())
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_rfc2822(text: str) -> datetime:
+    """Mailgun's `created_at`: `Sun, 26 Jan 2025 07:29:04 UTC` (also GMT, +0000, -0000)."""
+    moment = parsedate_to_datetime(text.strip())
+    # `-0000` ("no zone information") parses to a naive datetime; Mailgun means UTC by it.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Local midnight to the next local midnight, in UTC: 23 or 25 hours on DST days."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def yesterday(now: datetime, zone: ZoneInfo) -> date:
+    return local_day(now, zone) - timedelta(days=1)
