@@ -96,6 +96,10 @@ def _build(cls: type, data: Any, path: str, problems: list[str], base_dir: Path)
         if name not in data:
             if spec.metadata.get("required"):
                 problems.append(f"{where}: missing; {spec.metadata['doc']}")
+            elif isinstance(spec.default, Path):  # defaults are relative to the config file too
+                values[name] = (base_dir / spec.default).resolve()
+            elif dataclasses.is_dataclass(hints[name]):  # a section left out: its defaults, resolved
+                values[name] = _build(hints[name], {}, where, problems, base_dir)
             continue
         value = _convert(hints[name], data[name], where, problems, base_dir)
         check = spec.metadata.get("check")
