@@ -124,3 +124,10 @@ def m001_initial(db: Database) -> None:
             PRIMARY KEY (day, recipient)
         )"""
     )
+
+
+@migrations()
+def m002_sentry_issue_event_count(db: Database) -> None:
+    # The issue's lifetime event count when its events were last read: a late event (one
+    # older than the issue's lastSeen) changes the count but not lastSeen.
+    db.execute("ALTER TABLE sentry_issues ADD COLUMN event_count INTEGER")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,9 +59,12 @@ def save_signals(
     now: datetime,
     cursors: Mapping[str, str] | None = None,
     extra_public_domains: Iterable[str] = (),
+    also: Callable[[sqlite3.Connection], None] | None = None,
 ) -> SaveResult:
     """Store a page of signals, learn customers seen in them, link the new ones and move the
-    cursors: all in one transaction, so a crash repeats at most this page and loses nothing."""
+    cursors: all in one transaction, so a crash repeats at most this page and loses nothing.
+    `also` runs last inside the same transaction (a source's own bookkeeping, e.g. which
+    Sentry issues were read in full)."""
     stored_at = to_db(now)
     with write_tx(db) as conn:
         new = conn.executemany(INSERT_SIGNAL, [signal_row(s, stored_at) for s in signals]).rowcount
@@ -71,6 +74,8 @@ def save_signals(
         linked = link_signals(conn, stored_since=stored_at, extra_public_domains=extra_public_domains)
         for name, value in (cursors or {}).items():
             set_cursor(conn, name, value, now)
+        if also is not None:
+            also(conn)
     return SaveResult(new=max(new, 0), linked=linked)
 
 

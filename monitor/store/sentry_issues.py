@@ -1,0 +1,78 @@
+"""The Sentry poll's bookkeeping: which issues were read in full, up to which lastSeen and
+event count, and what a page added. The poll decides; these run the SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from monitor.timeutil import from_db, to_db
+
+CHUNK = 500  # stays under SQLite's bound-parameter limit
+
+UPSERT_ISSUE = """
+INSERT INTO sentry_issues (issue_id, last_seen, title, category, updated_at, event_count)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT(issue_id) DO UPDATE SET
+  last_seen = excluded.last_seen, title = excluded.title, category = excluded.category,
+  updated_at = excluded.updated_at, event_count = excluded.event_count
+"""
+
+
+def known_issues(db: Database, ids: Sequence[str]) -> dict[str, tuple[datetime | None, int | None]]:
+    """issue id -> (lastSeen, lifetime event count) when its events were last read in full."""
+    known: dict[str, tuple[datetime | None, int | None]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start : start + CHUNK])
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT issue_id, last_seen, event_count FROM sentry_issues WHERE issue_id IN ({marks})"
+        for issue_id, last_seen, count in db.execute(sql, chunk).fetchall():
+            known[issue_id] = (from_db(last_seen) if last_seen else None, count)
+    return known
+
+
+def remember_issue(
+    issue_id: str,
+    *,
+    last_seen: datetime | None,
+    event_count: int | None,
+    title: str,
+    category: str,
+    now: datetime,
+) -> Callable[[sqlite3.Connection], None]:
+    """A step for `save_signals(also=...)`: marks the issue read in full, in the transaction
+    of its last page, so a crash before that page re-reads the issue next time."""
+    row = (issue_id, to_db(last_seen) if last_seen else None, title, category, to_db(now), event_count)
+
+    def remember(conn: sqlite3.Connection) -> None:
+        conn.execute(UPSERT_ISSUE, row)
+
+    return remember
+
+
+def stored_keys(db: Database, source: str, keys: Sequence[str]) -> set[str]:
+    """Which of these signal keys are stored already."""
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = list(keys[start : start + CHUNK])
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT key FROM signals WHERE source = ? AND key IN ({marks})"
+        found.update(row[0] for row in db.execute(sql, [source, *chunk]).fetchall())
+    return found
+
+
+def linked_count(db: Database, source: str, keys: Sequence[str]) -> int:
+    """How many of these stored signals are linked to a customer."""
+    total = 0
+    for start in range(0, len(keys), CHUNK):
+        chunk = list(keys[start : start + CHUNK])
+        marks = ",".join("?" * len(chunk))
+        sql = (
+            "SELECT COUNT(*) FROM signals s JOIN links l ON l.signal_id = s.id"
+            f" WHERE s.source = ? AND s.key IN ({marks})"
+        )
+        total += int(db.execute(sql, [source, *chunk]).fetchone()[0])
+    return total
