@@ -90,7 +90,11 @@ class MonitorGroup(click.Group):
 
 def _print_error(err: MonitorError) -> None:
     if isinstance(err, ConfigError):
-        click.echo(f"Error: the configuration has {len(err.problems)} problem(s):", err=True)
+        if len(err.problems) == 1 and not err.source:  # e.g. the file is missing: one sentence
+            click.echo(f"Error: {err.problems[0]}", err=True)
+            return
+        where = err.source or "the configuration"
+        click.echo(f"Error: {len(err.problems)} problem(s) in {where}:", err=True)
         for problem in err.problems:
             click.echo(f"  {problem}", err=True)
         return

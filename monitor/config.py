@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.cron import parse_crontab
 from monitor.errors import ConfigError
 from monitor.secrets import Secret, lookup_secret, missing_secret_reason
 from monitor.settings import JOB_NAMES, JobSettings, Settings
@@ -46,35 +45,31 @@ def load_settings(path: Path) -> Settings:
 
 
 def settings_from_mapping(data: Mapping[str, Any], base_dir: Path, source: str = "") -> Settings:
+    """Validate a parsed TOML document; ConfigError lists every problem, in file order."""
     problems: list[str] = []
     settings: Settings = _build(Settings, data, "", problems, base_dir)
-    if not problems:
-        problems.extend(_cross_checks(settings))
+    problems.extend(_cross_checks(data))
     if problems:
         raise ConfigError(problems, source)
     return settings
 
 
-def _cross_checks(settings: Settings) -> list[str]:
+def _cross_checks(data: Mapping[str, Any]) -> list[str]:
+    """Rules that span sections. They read the raw document, so they are reported together
+    with the problems inside the sections, not only once those are fixed."""
     problems = []
-    zone = settings.zone
-    sources = {
-        "poll-sentry": settings.sentry,
-        "poll-mailgun": settings.mailgun,
-        "reconcile-mailgun": settings.mailgun,
-    }
-    for name, job in settings.jobs.items():
+    sections = {"poll-sentry": "sentry", "poll-mailgun": "mailgun", "reconcile-mailgun": "mailgun"}
+    jobs = data.get("jobs")
+    for name in jobs if isinstance(jobs, Mapping) else ():
         if name not in JOB_NAMES:
-            problems.append(f"jobs.{name}: unknown job; the jobs are {', '.join(JOB_NAMES)}")
-            continue
-        if name in sources and sources[name] is None:
-            section = "sentry" if name == "poll-sentry" else "mailgun"
-            problems.append(f"jobs.{name}: needs a [{section}] section")
-        try:
-            parse_crontab(job.schedule, zone)
-        except ValueError as err:
-            problems.append(f"jobs.{name}.schedule: {err}")
-    if settings.digest.transport == "mailgun" and settings.mailgun is None:
+            close = difflib.get_close_matches(name, JOB_NAMES, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the jobs are {', '.join(JOB_NAMES)}"
+            problems.append(f"jobs.{name}: unknown job; {hint}")
+        elif name in sections and sections[name] not in data:
+            problems.append(f"jobs.{name}: needs a [{sections[name]}] section")
+    digest = data.get("digest")
+    transport = digest.get("transport") if isinstance(digest, Mapping) else None
+    if transport == "mailgun" and "mailgun" not in data:
         problems.append("digest.transport: 'mailgun' needs a [mailgun] section with the sending domain")
     return problems
 

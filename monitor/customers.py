@@ -19,8 +19,9 @@ from sqlite_utils import Database
 from monitor.errors import InputError
 from monitor.models import Customer
 from monitor.store import write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store.customers import customer_row, upsert_imported
 from monitor.store.signals import relink_all
+from monitor.timeutil import to_db
 
 COLUMNS = ("id", "email", "first_name", "last_name", "company")
 REQUIRED = ("id", "email")
@@ -43,25 +44,44 @@ class ImportResult:
     relinked: int = 0
 
 
+def _text(values: dict[str, Any], name: str) -> str | None:
+    """A name or company as text; None when it is not text (a JSON list or object)."""
+    value = values.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
+    """One row as a Customer, or the reason it is not one. Called once per row: kept lean."""
     raw_id = values.get("id")
-    customer_id = str(raw_id).strip() if raw_id is not None else ""
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int | None):
+        return BadRow(line, f"id {raw_id!r} is not text or a whole number")
+    customer_id = "" if raw_id is None else str(raw_id).strip()
     if not customer_id:
         return BadRow(line, "no id")
     email = values.get("email")
-    if not isinstance(email, str) or not _EMAIL.match(email.strip()):
-        return BadRow(line, f"email {email!r} is not an address")
-    texts = {}
-    for name in ("first_name", "last_name", "company"):
-        value = values.get(name)
-        if value is not None and not isinstance(value, str | int | float):
+    if not isinstance(email, str) or not _EMAIL.match(email := email.strip()):
+        return BadRow(line, f"email {values.get('email')!r} is not an address")
+    first, last, company = (_text(values, name) for name in ("first_name", "last_name", "company"))
+    for name, value in (("first_name", first), ("last_name", last), ("company", company)):
+        if value is None:
             return BadRow(line, f"{name} must be text")
-        texts[name] = "" if value is None else str(value).strip()
-    return Customer(id=customer_id, email=email.strip(), **texts)
+    return Customer(customer_id, email, first or "", last or "", company or "")
 
 
 def _bad_encoding(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    """True when the text holds bytes that were not UTF-8 (kept as lone surrogates by the
+    `surrogateescape` decoding). Checked in C: a per-character loop would dominate the import."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parse_csv(lines: Iterable[str]) -> Iterator[Customer | BadRow]:
@@ -84,9 +104,10 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Customer | BadRow]:
     try:
         for row in reader:
             line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if any(_bad_encoding(cell) for cell in row):
+            joined = "".join(row)
+            if not joined.strip():
+                continue  # a blank line
+            if _bad_encoding(joined):
                 yield BadRow(line, "not UTF-8 text")
             elif len(row) != len(header):
                 yield BadRow(line, f"expected {len(header)} fields, got {len(row)}")
@@ -161,13 +182,14 @@ def import_customers(
         kind = detect_format(path, first.decode("utf-8", "replace"))
         rows = parse_jsonl(text) if kind == "jsonl" else parse_csv(text)
         batch: list[tuple[str | None, ...]] = []
+        stamp = to_db(now)
         for item in rows:
             if isinstance(item, BadRow):
                 result.bad_total += 1
                 if len(result.bad) < MAX_REPORTED:
                     result.bad.append(item)
                 continue
-            batch.append(imported_row(item, now))
+            batch.append(customer_row(item, stamp))
             if len(batch) >= BATCH:
                 result.imported += _flush(db, batch)
         result.imported += _flush(db, batch)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -112,7 +113,7 @@ class HttpClient:
         self, method: str, url: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> Page:
         retryable = method in ("GET", "DELETE", "HEAD")
-        for attempt in range(1, self.policy.attempts + 1):
+        for attempt in range(1, max(self.policy.attempts, 1) + 1):
             self._wait_for_window()
             last = attempt == self.policy.attempts or not retryable
             try:
@@ -122,9 +123,12 @@ class HttpClient:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as err:
+                why = f"{self.name} could not be reached at {_host(url)} ({_reason(err)})"
                 if last:
-                    raise SourceError(f"{self.name} could not be reached ({_reason(err)}).") from None
-                self._backoff(attempt, f"{self.name} could not be reached ({_reason(err)})")
+                    raise SourceError(
+                        f"{why}{_after(attempt)}; check the base_url and the network."
+                    ) from None
+                self._backoff(attempt, why)
                 continue
             status = response.status_code
             if status == 429 and not last:
@@ -133,7 +137,7 @@ class HttpClient:
             if status in RETRY_STATUSES and not last:
                 self._backoff(attempt, f"{self.name} answered {status}")
                 continue
-            return self._page(response)
+            return self._page(response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(
@@ -149,16 +153,17 @@ class HttpClient:
         self._note_rate_limit(response)
         return response
 
-    def _page(self, response: requests.Response) -> Page:
+    def _page(self, response: requests.Response, tries: int) -> Page:
         status = response.status_code
         body = response.text
         if status == 429:
             raise SourceError(
-                f"{self.name} kept answering 429 (rate limited); the next poll continues.", status=429
+                f"{self.name} answered 429 (rate limited){_after(tries)}; the next poll continues.",
+                status=429,
             )
         if status >= 500:
             raise SourceError(
-                f"{self.name} answered {status} after {self.policy.attempts} tries.", status=status
+                f"{self.name} answered {status}{_after(tries)}; the next poll tries again.", status=status
             )
         if status >= 400:
             raise SourceError(self.explain(status, body), permanent=status in (401, 403, 404), status=status)
@@ -191,7 +196,8 @@ class HttpClient:
         if retry_after is not None:
             delay = retry_after
         elif reset is not None:
-            delay = reset - self.clock() + random.uniform(0, 1)  # jitter: do not all wake at once
+            # Jitter, so clients do not all wake at once; at most one back-off unit (1 s by default).
+            delay = reset - self.clock() + random.uniform(0, min(1.0, self.policy.backoff_base))
         else:
             delay = self._backoff_delay(attempt)
         self._not_before = 0.0
@@ -236,6 +242,16 @@ def _reason(err: Exception) -> str:
     if "IncompleteRead" in text or "Connection broken" in text:
         return "the answer was cut off"
     return type(err).__name__
+
+
+def _host(url: str) -> str:
+    """host:port only: a URL's path, query or user info has no place in an error sentence."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _after(tries: int) -> str:
+    return f" after {tries} tries" if tries > 1 else ""
 
 
 def _short(url: str) -> str:

@@ -39,6 +39,7 @@ class RedactSecrets(logging.Filter):
 
 
 redactor = RedactSecrets()
+_HANDLER_NAME = "monitor"
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -48,9 +49,13 @@ def setup_logging(verbose: bool = False) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(redactor)
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
+    # Replace only our own handler: calling this again (a second command in one process,
+    # --verbose after the group's default) must not stack handlers or drop a host's.
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == _HANDLER_NAME:
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # Library chatter only when asked for; urllib3 at DEBUG logs URLs, never our auth headers.

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.cron import parse_crontab
+
 JOB_NAMES = ("poll-sentry", "poll-mailgun", "reconcile-mailgun", "digest")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
@@ -24,6 +26,12 @@ def _timezone(value: str) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{value!r} is not an IANA time zone name (e.g. Europe/Amsterdam)") from None
+    return value
+
+
+def _crontab(value: str) -> str:
+    # Whether an expression parses does not depend on the zone; the scheduler applies the real one.
+    parse_crontab(value, ZoneInfo("UTC"))
     return value
 
 
@@ -216,7 +224,7 @@ class SmtpSettings:
 class JobSettings:
     schedule: str = field(
         default="",
-        metadata=doc("5-field cron; weekdays as names or 0-7 with 0 and 7 = Sunday", required=True),
+        metadata=doc("5-field cron; weekdays as names or 0-7 with 0 and 7 = Sunday", _crontab, True),
     )
     healthcheck_url: str = field(
         default="",

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-SECRET_VARS = ("SENTRY_AUTH_TOKEN", "MAILGUN_API_KEY", "SMTP_PASSWORD", "CREDENTIALS_DIRECTORY", "MONITOR_CONFIG")
+SECRET_VARS = (
+    "SENTRY_AUTH_TOKEN",
+    "MAILGUN_API_KEY",
+    "SMTP_PASSWORD",
+    "CREDENTIALS_DIRECTORY",
+    "MONITOR_CONFIG",
+)
 
 BASE_CONFIG = """
 [monitor]

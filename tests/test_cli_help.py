@@ -34,7 +34,9 @@ def test_every_command_has_help_text(runner: CliRunner, path: tuple[str, ...]) -
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:
-    result = subprocess.run([sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0
     assert "check-config" in result.stdout
 

@@ -35,6 +35,12 @@ ON CONFLICT(id) DO UPDATE SET
 
 
 def imported_row(customer: Customer, now: datetime) -> tuple[str | None, ...]:
+    """The parameters of UPSERT_IMPORTED for one customer."""
+    return customer_row(customer, to_db(now))
+
+
+def customer_row(customer: Customer, updated_at: str) -> tuple[str | None, ...]:
+    """As `imported_row`, with the time already in database form (a bulk import formats it once)."""
     norm = normalize_email(customer.email)
     return (
         customer.id,
@@ -44,7 +50,7 @@ def imported_row(customer: Customer, now: datetime) -> tuple[str | None, ...]:
         customer.first_name,
         customer.last_name,
         customer.company,
-        to_db(now),
+        updated_at,
     )
 
 
