@@ -1,0 +1,102 @@
+"""`monitor digest`: build one day's digest, write it, or deliver it once."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from monitor.cli import app_context, common_options
+from monitor.delivery import write_private
+from monitor.digest_job import build_day, deliver_day
+from monitor.errors import InputError
+from monitor.render import FORMATS, render
+from monitor.timeutil import yesterday
+
+SUFFIXES = {"html": "html", "text": "txt", "json": "json", "eml": "eml"}
+
+
+def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-23 (YYYY-MM-DD).") from None
+
+
+@click.command("digest")
+@click.option(
+    "--date", "day", callback=_parse_day, metavar="YYYY-MM-DD", help="The day (default: yesterday)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output form (default: from --out's suffix, else text).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File or folder to write (mode 0600); '-' or none: standard output.",
+)
+@click.option("--send", is_flag=True, help="Deliver through digest.transport, once per day and recipient.")
+@click.option("--resend", is_flag=True, help="Deliver again although it was already sent (implies --send).")
+@common_options
+@click.pass_context
+def digest_command(
+    ctx: click.Context, day: date | None, fmt: str | None, out: Path | None, send: bool, resend: bool
+) -> None:
+    """Build the digest of one day from the stored signals: the customers most likely hit by
+    purchase errors or mail problems, ranked, plus unlinked and late signals and source health.
+
+    Without --send it only writes the digest (to standard output or --out) and delivers
+    nothing; run it for any past day, the same data gives the same bytes. With --send it
+    mails it to digest.recipients; a second --send for the same day is refused (exit 1)
+    unless --resend. A failed delivery exits 1 and records nothing as sent.
+
+    \b
+    Examples:
+      monitor digest                                  yesterday, as text
+      monitor digest --date 2026-11-23 --format html --out digest.html
+      monitor digest --date 2026-11-23 --format json | jq '.customers[0]'
+      monitor digest --send                           what the scheduled job does
+    """
+    app = app_context(ctx)
+    settings = app.settings()
+    now = app.now()
+    day = day or yesterday(now, settings.zone)
+    if send or resend:
+        result = deliver_day(app, day, now, resend=resend)
+        click.echo(result.summary, err=out is None or str(out) == "-")
+        if out is None:
+            return
+    fmt = fmt or _format_from(out)
+    data = render(build_day(app, day, now), settings, fmt, now)
+    _write(data, out, day, fmt)
+
+
+def _format_from(out: Path | None) -> str:
+    if out is not None and out.suffix:
+        by_suffix = {suffix: fmt for fmt, suffix in SUFFIXES.items()} | {"htm": "html", "txt": "text"}
+        return by_suffix.get(out.suffix.lstrip(".").lower(), "text")
+    return "text"
+
+
+def _write(data: bytes, out: Path | None, day: date, fmt: str) -> None:
+    if out is None or str(out) == "-":
+        click.echo(data, nl=False)  # bytes go to the binary stream untouched
+        return
+    target = out / f"digest-{day}.{SUFFIXES[fmt]}" if out.is_dir() else out
+    try:
+        write_private(target, data)
+    except OSError as err:
+        raise InputError(f"Cannot write {target} ({err.strerror}); choose another --out.") from None
+    click.echo(f"Wrote the {fmt} digest of {day} to {target}.", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(digest_command)
