@@ -120,7 +120,8 @@ def main(ctx: click.Context) -> None:
     """
     ctx.ensure_object(dict)
     if not ctx.obj.get("verbose"):
-        setup_logging(verbose=False)
+        # The daemon logs a line per job; other commands print their own results.
+        setup_logging(level=logging.INFO if ctx.invoked_subcommand == "run" else logging.WARNING)
 
 
 def _register() -> None:

@@ -216,7 +216,7 @@ class HttpClient:
                 f"{why}; waiting {delay:.0f} s more would pass the {self.policy.max_wait:.0f} s budget "
                 "of this poll, so it stops here and the next poll continues."
             )
-        log.info("%s; waiting %.1f s", why, delay)
+        log.warning("%s; waiting %.1f s", why, delay)
         self.waited += delay
         if self._sleep is not None:
             self._sleep(delay)

@@ -42,8 +42,11 @@ redactor = RedactSecrets()
 _HANDLER_NAME = "monitor"
 
 
-def setup_logging(verbose: bool = False) -> None:
+def setup_logging(verbose: bool = False, *, level: int = logging.INFO) -> None:
+    """`level` is what reaches stderr: commands that print their own summary show only
+    warnings, the daemon shows one line per job run. `verbose` shows everything."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.DEBUG if verbose else level)
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
