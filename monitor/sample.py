@@ -144,8 +144,12 @@ ISSUES = [
 ]
 
 
-def _at(day: date, rng: random.Random) -> datetime:
-    return datetime.combine(day, time(rng.randrange(0, 24), rng.randrange(0, 60), rng.randrange(0, 60)), UTC)
+def _at(day: date, rng: random.Random, hours: tuple[int, int] = (0, 24)) -> datetime:
+    return datetime.combine(day, time(rng.randrange(*hours), rng.randrange(0, 60), rng.randrange(0, 60)), UTC)
+
+
+# Office hours in UTC: inside the same local day in any zone from UTC-8 to UTC+8.
+DAYTIME = (9, 15)
 
 
 def build_sample(today: date, customers: int = 60, days: int = 4, seed: int = 20261124) -> Sample:
@@ -162,6 +166,10 @@ def build_sample(today: date, customers: int = 60, days: int = 4, seed: int = 20
                 str(48200 + number), f"{first}.{last}{number}@{domain}".lower(), first, last, company
             )
         )
+    # One company with a domain of its own: mail to another address there is a weak (domain) match.
+    sample.customers.append(
+        SampleCustomer("48999", "art@vandelay.example", "Art", "Vandelay", "Vandelay Industries")
+    )
     _add_events(sample, rng, days)
     _add_mail(sample, rng, days)
     return sample
@@ -192,7 +200,9 @@ def _add_events(sample: Sample, rng: random.Random, days: int) -> None:
     yesterday = sample.today - timedelta(days=1)
     for person in people[:3]:
         user = {"id": person.id, "email": person.email, "name": f"{person.first_name} {person.last_name}"}
-        sample.events.append(SampleEvent("4102", f"{rng.getrandbits(128):032x}", _at(yesterday, rng), user))
+        sample.events.append(
+            SampleEvent("4102", f"{rng.getrandbits(128):032x}", _at(yesterday, rng, DAYTIME), user)
+        )
 
 
 def _add_mail(sample: Sample, rng: random.Random, days: int) -> None:
@@ -217,11 +227,11 @@ def _add_mail(sample: Sample, rng: random.Random, days: int) -> None:
     yesterday = sample.today - timedelta(days=1)
     for person in people[:3]:
         sample.mail.append(
-            SampleMail("bounce", person.email, _at(yesterday, rng), "550", "5.1.1 mailbox full")
+            SampleMail("bounce", person.email, _at(yesterday, rng, DAYTIME), "550", "mailbox full")
         )
-    sample.mail.append(
-        SampleMail("bounce", "billing@tyrell.example", _at(yesterday, rng), "550", "unknown user")
-    )
+    # Six customers share tyrell.example: no weak match there. Vandelay has its own domain: a weak match.
+    for address in ("billing@tyrell.example", "accounts@vandelay.example"):
+        sample.mail.append(SampleMail("bounce", address, _at(yesterday, rng, DAYTIME), "550", "unknown user"))
 
 
 def customers_csv(sample: Sample) -> str:
