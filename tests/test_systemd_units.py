@@ -1,0 +1,137 @@
+"""The units in systemd/ verify, are hardened (exposure 2.0 or lower), run commands that exist,
+and their timers fire when the schedules in systemd/schedules.toml say."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from monitor.config import load_settings
+from monitor.schedule import first_fire_after, job_trigger
+
+UNITS = Path(__file__).resolve().parent.parent / "systemd"
+SERVICES = sorted(UNITS.glob("*.service"))
+TIMERS = sorted(UNITS.glob("*.timer"))
+INSTALLED_BINARY = "/usr/local/bin/monitor"
+ANALYZE = shutil.which("systemd-analyze")
+needs_systemd = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
+ELAPSE = re.compile(r"(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
+
+
+def _unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    parser.read(path)
+    return parser
+
+
+def _analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    assert ANALYZE is not None
+    env = {**os.environ, "TZ": "UTC", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
+    return subprocess.run([ANALYZE, *args], capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def installed_copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The units with ExecStart pointing at an executable that exists here: `verify` checks
+    that the binary is there, and /usr/local/bin/monitor is not on a test machine."""
+    folder = tmp_path_factory.mktemp("units")
+    stub = folder / "monitor"
+    stub.write_text("#!/bin/sh\n")
+    stub.chmod(0o755)
+    for unit in [*SERVICES, *TIMERS]:
+        (folder / unit.name).write_text(unit.read_text().replace(INSTALLED_BINARY, str(stub)))
+    return folder
+
+
+def test_there_is_a_daemon_and_a_timer_for_each_command_run_on_a_schedule() -> None:
+    assert [p.name for p in SERVICES] == [
+        "monitor-digest.service",
+        "monitor-poll-mailgun.service",
+        "monitor-poll-sentry.service",
+        "monitor.service",
+    ]
+    assert [p.stem for p in TIMERS] == [p.stem for p in SERVICES if p.stem != "monitor"]
+
+
+@needs_systemd
+@pytest.mark.parametrize("unit", [p.name for p in [*SERVICES, *TIMERS]])
+def test_each_unit_passes_systemd_analyze_verify(installed_copies: Path, unit: str) -> None:
+    result = _analyze("verify", "--man=no", str(installed_copies / unit))
+
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stderr.splitlines() if unit in line] == []  # e.g. "Unknown key"
+
+
+@needs_systemd
+@pytest.mark.parametrize("unit", [p.name for p in SERVICES])
+def test_each_service_is_rated_2_or_lower_by_systemd_analyze_security(unit: str) -> None:
+    result = _analyze("security", "--offline=true", str(UNITS / unit))
+
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0
+
+
+@pytest.mark.parametrize("unit", [p.name for p in SERVICES])
+def test_each_service_runs_a_monitor_command_that_exists(runner: CliRunner, unit: str) -> None:
+    service = _unit(UNITS / unit)["Service"]
+    binary, *args = service["ExecStart"].split()
+
+    result = runner.invoke(main, [*args, "--help"])
+
+    assert binary == INSTALLED_BINARY
+    assert result.exit_code == 0, result.output
+    assert service["Environment"] == "MONITOR_CONFIG=/etc/monitor/schedules.toml"
+    assert service["DynamicUser"] == "yes" and service["StateDirectory"] == "monitor"
+
+
+@pytest.mark.parametrize("timer", [p.name for p in TIMERS])
+def test_each_timer_catches_up_after_downtime_and_its_run_has_a_time_limit(timer: str) -> None:
+    service = _unit(UNITS / timer.replace(".timer", ".service"))["Service"]
+
+    assert _unit(UNITS / timer)["Timer"]["Persistent"] == "true"
+    assert service["Type"] == "oneshot"
+    assert service["TimeoutStartSec"]
+
+
+def test_the_example_config_keeps_the_database_in_the_state_directory() -> None:
+    settings = load_settings(UNITS / "schedules.toml")
+
+    assert settings.monitor.database == Path("/var/lib/monitor/monitor.db")
+    assert settings.digest.out_dir.is_relative_to("/var/lib/monitor")
+
+
+# Fridays before the digest, a spring and an autumn DST weekend. Not the repeated hour itself:
+# systemd skips it for `*:00/10` too, where the daemon keeps polling.
+BASES = ["2026-11-20 06:55:30", "2026-03-27 12:00:30", "2026-10-23 12:00:30", "2026-10-25 03:00:30"]
+
+
+@needs_systemd
+@pytest.mark.parametrize("timer", [p.name for p in TIMERS])
+@pytest.mark.parametrize("base", BASES)
+def test_each_timer_fires_when_its_schedule_in_schedules_toml_fires(timer: str, base: str) -> None:
+    settings = load_settings(UNITS / "schedules.toml")
+    job = timer.removeprefix("monitor-").removesuffix(".timer")
+    calendar = _unit(UNITS / timer)["Timer"]["OnCalendar"]
+    trigger = job_trigger(settings.schedule_of(job), settings.zone)
+
+    result = _analyze("calendar", "--iterations=6", f"--base-time={base} UTC", calendar)
+    systemd = [datetime.fromisoformat(text).replace(tzinfo=UTC) for text in ELAPSE.findall(result.stdout)]
+    ours, moment = [], datetime.fromisoformat(base).replace(tzinfo=UTC)
+    for _ in range(6):
+        fire = first_fire_after(trigger, moment)
+        assert fire is not None
+        ours.append(fire.astimezone(UTC))
+        moment = fire
+
+    assert systemd == ours, result.stdout
