@@ -60,7 +60,8 @@ def reference_markdown() -> str:
             title, cls = _SECTIONS[field.name]
         else:
             title = field.name
-            cls = next(arg for arg in typing.get_args(hints[field.name]) or (hints[field.name],) if arg is not None)
+            options = typing.get_args(hints[field.name]) or (hints[field.name],)
+            cls = next(arg for arg in options if arg is not type(None))
         lines += _table(title, cls)
     return "\n".join(lines).rstrip() + "\n"
 

@@ -135,7 +135,6 @@ def top_customers_table(digest: dict[str, Any], limit: int = 8) -> list[str]:
     for customer in digest["customers"][:limit]:
         kinds = ", ".join(f"{s['category']} x{s['count']}" for s in customer["signals"])
         name = (customer.get("name") or customer.get("email") or "")[:20]
-        rows.append(
-            f"{customer['score']:>5.2f}  {customer['customer_id']:<8}  {name:<20}  {customer['match']:<11}  {kinds}"
-        )
+        score, customer_id, match = customer["score"], customer["customer_id"], customer["match"]
+        rows.append(f"{score:>5.2f}  {customer_id:<8}  {name:<20}  {match:<11}  {kinds}")
     return rows

@@ -18,7 +18,10 @@ class ConfigError(MonitorError):
         self.problems = problems
         self.source = source
         where = f" in {source}" if source else ""
-        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(problems))
+        if len(problems) == 1 and not source:  # one problem is one line, e.g. in `monitor poll`'s output
+            super().__init__(problems[0])
+        else:
+            super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(problems))
 
 
 class InputError(MonitorError):
@@ -47,3 +50,11 @@ class AlreadySentError(MonitorError):
 
 class LockedError(MonitorError):
     """Another process holds the database's scheduler lock."""
+
+
+class JobFailed(MonitorError):
+    """A recorded job run failed; carries the exit code of the error behind it."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

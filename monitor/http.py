@@ -112,6 +112,10 @@ class HttpClient:
     def request(
         self, method: str, url: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> Page:
+        # A stop (SIGTERM) ends the work between requests: what is committed stays, the rest
+        # is read again by the next poll.
+        if self.stop.is_set():
+            raise Interrupted(f"Stopped before the next request to {self.name}.")
         retryable = method in ("GET", "DELETE", "HEAD")
         for attempt in range(1, max(self.policy.attempts, 1) + 1):
             self._wait_for_window()

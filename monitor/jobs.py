@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor.errors import MonitorError
+from monitor.http import Interrupted
 from monitor.store.runs import record_finish, record_start
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class JobResult:
     window: tuple[datetime, datetime] | None = None
     error: str | None = None
     exit_code: int = 0
+    stopped: bool = False  # ended early by a stop request (SIGTERM): neither a success nor a failure
 
 
 JobFunction = Callable[["AppContext", datetime], JobResult]
@@ -50,12 +52,17 @@ def job_function(name: str) -> JobFunction:
     return function
 
 
-def run_job(app: AppContext, name: str, now: datetime, function: JobFunction | None = None) -> JobResult:
-    """Run one job and record it. Expected failures become a failed result, not an exception."""
+def run_job(
+    app: AppContext, name: str, now: datetime, function: JobFunction | None = None, *, quiet: bool = False
+) -> JobResult:
+    """Run one job and record it. Expected failures become a failed result, not an exception.
+    `quiet`: the caller prints the outcome itself (the CLI), so it is logged at info level only."""
     db = app.db()
     run_id = record_start(db, name, now)
     try:
         result = (function or job_function(name))(app, now)
+    except Interrupted as err:
+        result = JobResult(ok=False, summary=f"{name} stopped: {err}", exit_code=0, stopped=True)
     except MonitorError as err:
         result = JobResult(ok=False, summary=f"{name} failed: {err}", error=str(err), exit_code=err.exit_code)
     except Exception as err:  # a bug in one job must not stop the scheduler
@@ -72,6 +79,7 @@ def run_job(app: AppContext, name: str, now: datetime, function: JobFunction | N
         counts=result.counts,
         error=result.error,
         window=result.window,
+        outcome="stopped" if result.stopped else None,
     )
-    (log.info if result.ok else log.error)("%s", result.summary)
+    (log.info if result.ok or result.stopped or quiet else log.error)("%s", result.summary)
     return result

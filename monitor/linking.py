@@ -69,13 +69,15 @@ def public_domains(extra: Iterable[str] = ()) -> frozenset[str]:
     return PUBLIC_MAIL_DOMAINS | {domain.strip().lower() for domain in extra if domain.strip()}
 
 
-# Each step links signals that have no link yet; run in this order. `:stored_since` limits
-# the work to new signals after a poll ('' relinks everything, e.g. after an import).
+# Each step links signals that have no link yet; run in this order. `:after_id` limits the
+# work to the signals a page just added (ids only grow), so a poll's cost per page does not
+# grow with what it stored before; 0 relinks everything (after an import). Every lookup
+# goes through an index: one probe per signal, never a pass over the customers.
 LINK_BY_CUSTOMER_ID = f"""
 INSERT INTO links (signal_id, customer_id, match, confidence)
 SELECT s.id, s.customer_ref, 'customer_id', {MATCH_CONFIDENCE["customer_id"]}
 FROM signals s
-WHERE s.customer_ref IS NOT NULL AND s.stored_at >= :stored_since
+WHERE s.customer_ref IS NOT NULL AND s.id > :after_id
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
 """
 
@@ -84,21 +86,36 @@ INSERT INTO links (signal_id, customer_id, match, confidence)
 SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.email_norm = s.email_norm),
        'email', {MATCH_CONFIDENCE["email"]}
 FROM signals s
-WHERE s.email_norm IS NOT NULL AND s.stored_at >= :stored_since
+WHERE s.email_norm IS NOT NULL AND s.id > :after_id
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
   AND EXISTS (SELECT 1 FROM customers c WHERE c.email_norm = s.email_norm)
 """
 
-# Domains are compared to a temp table of public ones, filled before this runs.
+# Domains are compared to a temp table of public ones, filled before this runs. "Exactly one
+# customer has it" is counted per signal with LIMIT 2 on the domain index: a big company's
+# thousand customers cost two index steps, not a GROUP BY over the whole directory.
 LINK_BY_DOMAIN = f"""
 INSERT INTO links (signal_id, customer_id, match, confidence)
-SELECT s.id, d.customer_id, 'domain', {MATCH_CONFIDENCE["domain"]}
+SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.domain = s.domain),
+       'domain', {MATCH_CONFIDENCE["domain"]}
 FROM signals s
-JOIN (SELECT domain, MIN(id) AS customer_id FROM customers
-      WHERE domain IS NOT NULL GROUP BY domain HAVING COUNT(*) = 1) d ON d.domain = s.domain
-WHERE s.customer_ref IS NULL AND s.stored_at >= :stored_since
+WHERE s.customer_ref IS NULL AND s.domain IS NOT NULL AND s.id > :after_id
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
   AND s.domain NOT IN (SELECT domain FROM temp.public_domains)
+  AND (SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE c.domain = s.domain LIMIT 2)) = 1
+"""
+
+# Customers a page has just learned (a Sentry user.id with an address) may be the owners of
+# unlinked signals stored earlier with only that address: link those by email too.
+# `:emails` is a JSON array of the learned addresses (normalized).
+LINK_LEARNED_BY_EMAIL = f"""
+INSERT INTO links (signal_id, customer_id, match, confidence)
+SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.email_norm = s.email_norm),
+       'email', {MATCH_CONFIDENCE["email"]}
+FROM signals s
+WHERE s.email_norm IN (SELECT value FROM json_each(:emails))
+  AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
+  AND EXISTS (SELECT 1 FROM customers c WHERE c.email_norm = s.email_norm)
 """
 
 # After an import, weak links may be wrong (the domain is no longer unique) or beatable (the

@@ -42,7 +42,8 @@ def demo(out_dir: Path) -> None:
     click.echo("")
     click.echo(
         f"Digest of {result.day}: {len(digest['customers'])} customers affected, "
-        f"{len(digest['unlinked'])} unlinked signals; {result.messages_received} message(s) received over SMTP."
+        f"{len(digest['unlinked'])} unlinked signals; "
+        f"{result.messages_received} message(s) received over SMTP."
     )
     click.echo("")
     for row in top_customers_table(digest):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from monitor.cli import app_context, common_options
+from monitor.context import AppContext
 from monitor.delivery import write_private
 from monitor.digest_job import build_day, deliver_day
-from monitor.errors import InputError
+from monitor.errors import AlreadySentError, InputError, JobFailed
+from monitor.jobs import JobResult, run_job
 from monitor.render import FORMATS, render
 from monitor.timeutil import yesterday
 
@@ -70,13 +72,34 @@ def digest_command(
     now = app.now()
     day = day or yesterday(now, settings.zone)
     if send or resend:
-        result = deliver_day(app, day, now, resend=resend)
+        result = _send_recorded(app, day, now, resend)
         click.echo(result.summary, err=out is None or str(out) == "-")
         if out is None:
             return
     fmt = fmt or _format_from(out)
     data = render(build_day(app, day, now), settings, fmt, now)
     _write(data, out, day, fmt)
+
+
+def _send_recorded(app: AppContext, day: date, now: datetime, resend: bool) -> JobResult:
+    """Deliver through `run_job`, so a send from cron or a timer shows in `monitor status` and
+    in the digest's health like the daemon's. A refused second send is no failed run: it
+    is recorded as done and still exits 1 with its sentence."""
+    refused: list[AlreadySentError] = []
+
+    def deliver(app: AppContext, now: datetime) -> JobResult:
+        try:
+            return deliver_day(app, day, now, resend=resend)
+        except AlreadySentError as err:
+            refused.append(err)
+            return JobResult(ok=True, summary=f"already sent: {err}")
+
+    result = run_job(app, "digest", now, deliver, quiet=True)
+    if refused:
+        raise refused[0]
+    if not result.ok:
+        raise JobFailed(result.error or result.summary, result.exit_code or 1)
+    return result
 
 
 def _format_from(out: Path | None) -> str:

@@ -43,7 +43,7 @@ def poll_command(ctx: click.Context, source: str | None) -> None:
         raise ConfigError(["sentry, mailgun: no source is configured; add a [sentry] or [mailgun] section"])
     failures = []
     for name in [source] if source else available:
-        result = run_job(app, SOURCES[name], app.now())
+        result = run_job(app, SOURCES[name], app.now(), quiet=True)
         _print(name, result)
         if not result.ok:
             failures.append(result.exit_code or 1)

@@ -39,8 +39,24 @@ def open_db(path: Path | str, *, migrate: bool = True) -> Database:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL keeps it consistent
     if migrate:
-        migrations.apply(db)
+        migrate_db(db)
     return db
+
+
+def migrate_db(db: Database) -> None:
+    """Apply pending migrations under the write lock: two processes opening a fresh database
+    at once must not both run a step (the loser re-reads what is pending inside the lock)."""
+    if not _pending(db):
+        return
+    with write_tx(db):
+        migrations.apply(db)
+
+
+def _pending(db: Database) -> bool:
+    try:
+        return bool(list(migrations.pending(db)))
+    except sqlite3.OperationalError:  # no migrations table yet
+        return True
 
 
 @contextmanager

@@ -59,23 +59,23 @@ def upsert_imported(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, .
     conn.executemany(UPSERT_IMPORTED, rows)
 
 
+def seen_row(customer_id: str, email: str | None, name: str | None, updated_at: str) -> tuple[str | None, ...]:
+    """The parameters of UPSERT_SEEN for a customer named in a signal."""
+    first, _, last = (name or "").strip().partition(" ")
+    norm = normalize_email(email)
+    return (customer_id, (email or "").strip() or None, norm, email_domain(norm), first or None, last or None,
+            updated_at)  # fmt: skip
+
+
 def remember_seen(
     conn: sqlite3.Connection, customer_id: str, email: str | None, name: str | None, now: datetime
 ) -> None:
-    first, _, last = (name or "").strip().partition(" ")
-    norm = normalize_email(email)
-    conn.execute(
-        UPSERT_SEEN,
-        (
-            customer_id,
-            (email or "").strip() or None,
-            norm,
-            email_domain(norm),
-            first or None,
-            last or None,
-            to_db(now),
-        ),
-    )
+    conn.execute(UPSERT_SEEN, seen_row(customer_id, email, name, to_db(now)))
+
+
+def remember_seen_rows(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> None:
+    """Within the caller's transaction: `seen_row`s of a page, one prepared statement for all."""
+    conn.executemany(UPSERT_SEEN, rows)
 
 
 def get_customer(db: Database, customer_id: str) -> dict[str, object] | None:

@@ -47,7 +47,10 @@ def record_finish(
     counts: dict[str, object] | None = None,
     error: str | None = None,
     window: tuple[datetime, datetime] | None = None,
+    outcome: str | None = None,
 ) -> None:
+    """`outcome` defaults to 'ok' or 'failed' from `ok`; 'stopped' marks a run a stop request
+    ended early, which status and source health count as neither."""
     with write_tx(db) as conn:
         started = conn.execute("SELECT started_at FROM job_runs WHERE id = ?", (run_id,)).fetchone()[0]
         conn.execute(
@@ -55,7 +58,7 @@ def record_finish(
             " window_start = COALESCE(?, window_start), window_end = COALESCE(?, window_end) WHERE id = ?",
             (
                 to_db(now),
-                "ok" if ok else "failed",
+                outcome or ("ok" if ok else "failed"),
                 json.dumps(counts or {}, sort_keys=True),
                 error,
                 (now - from_db(started)).total_seconds(),

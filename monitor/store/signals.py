@@ -11,10 +11,10 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from monitor.linking import LINK_STEPS, UNLINK_WEAK, public_domains
+from monitor.linking import LINK_LEARNED_BY_EMAIL, LINK_STEPS, UNLINK_WEAK, public_domains
 from monitor.models import Signal, email_domain, normalize_email
 from monitor.store import write_tx
-from monitor.store.customers import remember_seen
+from monitor.store.customers import remember_seen_rows, seen_row
 from monitor.timeutil import to_db
 
 INSERT_SIGNAL = """
@@ -66,12 +66,17 @@ def save_signals(
     `also` runs last inside the same transaction (a source's own bookkeeping, e.g. which
     Sentry issues were read in full)."""
     stored_at = to_db(now)
+    seen = [seen_row(s.customer_ref, s.email, s.name, stored_at) for s in signals if s.customer_ref]
     with write_tx(db) as conn:
+        # Rowids only grow (no AUTOINCREMENT gaps matter here): what this insert adds has an
+        # id above the current maximum, so linking looks at this page only.
+        after_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM signals").fetchone()[0]
         new = conn.executemany(INSERT_SIGNAL, [signal_row(s, stored_at) for s in signals]).rowcount
-        for signal in signals:
-            if signal.customer_ref:
-                remember_seen(conn, signal.customer_ref, signal.email, signal.name, now)
-        linked = link_signals(conn, stored_since=stored_at, extra_public_domains=extra_public_domains)
+        remember_seen_rows(conn, seen)
+        linked = link_signals(conn, after_id=after_id, extra_public_domains=extra_public_domains) if new else 0
+        learned = sorted({row[2] for row in seen if row[2]})
+        if learned:
+            linked += max(conn.execute(LINK_LEARNED_BY_EMAIL, {"emails": json.dumps(learned)}).rowcount, 0)
         for name, value in (cursors or {}).items():
             set_cursor(conn, name, value, now)
         if also is not None:
@@ -79,12 +84,10 @@ def save_signals(
     return SaveResult(new=max(new, 0), linked=linked)
 
 
-def link_signals(
-    conn: sqlite3.Connection, *, stored_since: str = "", extra_public_domains: Iterable[str] = ()
-) -> int:
-    """Run the linking steps for signals stored since `stored_since` that have no link yet."""
+def link_signals(conn: sqlite3.Connection, *, after_id: int = 0, extra_public_domains: Iterable[str] = ()) -> int:
+    """Run the linking steps for signals with an id above `after_id` that have no link yet."""
     _fill_public_domains(conn, extra_public_domains)
-    return sum(max(conn.execute(step, {"stored_since": stored_since}).rowcount, 0) for step in LINK_STEPS)
+    return sum(max(conn.execute(step, {"after_id": after_id}).rowcount, 0) for step in LINK_STEPS)
 
 
 def relink_all(db: Database, extra_public_domains: Iterable[str] = ()) -> int:
