@@ -1,0 +1,281 @@
+"""The pure half of the Mailgun source: wire records in, Signals out. No I/O, no clock.
+
+Mailgun reports the same trouble in two places: the Events API (`failed` with severity
+`permanent`, `complained`, `unsubscribed`) and the suppression lists (bounces, complaints,
+unsubscribes). Both become signals keyed `{category}:{address}:{UTC date}`, so one address
+gets one signal per category and day, and the same bounce seen by the events poll and by the
+list reconciliation is stored once (the second insert is ignored).
+
+Parsing is lenient (Mailgun's types drift: `code` as text or number, `delivery-status` null,
+`tags` as list, string or the legacy `tag`); a record without a recipient or a time raises
+`ValueError` and is counted as skipped by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from monitor.models import Signal, normalize_email
+from monitor.settings import MailgunSettings
+from monitor.timeutil import from_db, from_epoch, parse_rfc2822
+
+CURSOR = "mailgun-events"
+LISTS = ("bounces", "complaints", "unsubscribes")
+CATEGORY_OF_LIST = {"bounces": "bounce", "complaints": "complaint", "unsubscribes": "unsubscribe"}
+TITLE_MAX = 200
+
+ACTIONS = {
+    "bounce": (
+        "Confirm the address with the customer (through another channel); once fixed, remove the "
+        "bounce with `monitor suppressions remove {email}`."
+    ),
+    "complaint": (
+        "The customer marked our mail as spam, so Mailgun stops mailing them; don't remove the "
+        "complaint without the customer's consent."
+    ),
+    "unsubscribe": (
+        "The customer unsubscribed; password resets and confirmations will not arrive until they resubscribe."
+    ),
+    "failed_delivery": (
+        "Mail to this address failed permanently but it is not on the bounce list; check the "
+        "address and the receiving server's answer in the Mailgun logs."
+    ),
+}
+
+# A permanent failure's `reason`: a hard bounce, or (`suppress-*`) Mailgun did not even try
+# because the address is already on one of its lists. Any other reason is a failed delivery.
+REASON_CATEGORY = {
+    "bounce": "bounce",
+    "suppress-bounce": "bounce",
+    "suppress-complaint": "complaint",
+    "suppress-unsubscribe": "unsubscribe",
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one page turned into: signals, records not reported (temporary failures, other
+    event types) and records that could not be parsed (with the reason, for the log)."""
+
+    signals: list[Signal] = field(default_factory=list)
+    ignored: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One suppression list entry, parsed."""
+
+    list: str
+    address: str  # as given
+    address_norm: str
+    created_at: datetime
+    detail: dict[str, object]
+
+
+# --- the events window -------------------------------------------------------------------
+
+
+def poll_window(cursor: str | None, now: datetime, mailgun: MailgunSettings) -> tuple[datetime, datetime]:
+    """[cursor - overlap, now - trust], or [now - lookback, now - trust] on the first poll.
+    Whole seconds, because the API takes epoch seconds. Events younger than `trust_minutes`
+    may still be stored out of order (Mailgun's polling guidance), so they wait for the next
+    poll; the overlap re-reads what was stored late behind the last window's end."""
+    end = (now - timedelta(minutes=mailgun.trust_minutes)).replace(microsecond=0)
+    if cursor is None:
+        begin = now - timedelta(days=mailgun.lookback_days)
+    else:
+        begin = from_db(cursor) - timedelta(minutes=mailgun.overlap_minutes)
+    return begin.replace(microsecond=0), end
+
+
+# --- shared signal parts --------------------------------------------------------------------
+
+
+def signal_key(category: str, address_norm: str, occurred_at: datetime) -> str:
+    return f"{category}:{address_norm}:{occurred_at.date().isoformat()}"
+
+
+def logs_url(template: str, domain: str, email: str) -> str:
+    return template.format(domain=domain, email=quote(email.strip(), safe=""))
+
+
+def _mail_signal(
+    category: str, email: str, occurred_at: datetime, title: str, logs: str, detail: dict[str, object]
+) -> Signal:
+    norm = normalize_email(email) or ""
+    return Signal(
+        source="mailgun",
+        key=signal_key(category, norm, occurred_at),
+        category=category,
+        occurred_at=occurred_at,
+        title=title[:TITLE_MAX],
+        group=f"{category}:{norm}",
+        url=logs,
+        email=email.strip(),
+        action=ACTIONS[category].format(email=email.strip()),
+        detail={name: value for name, value in detail.items() if value not in (None, "", [], {})},
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def tags_of(record: Mapping[str, Any]) -> list[str]:
+    """`tags` as a list or a bare string, or the legacy singular `tag`."""
+    raw = record.get("tags", record.get("tag"))
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [raw] if raw.strip() else []
+    if isinstance(raw, list | tuple):
+        return [str(tag) for tag in raw if tag is not None and str(tag).strip()]
+    return [str(raw)]
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def event_category(event: Mapping[str, Any], bounced: Container[str]) -> str | None:
+    """The category of an event, None when it is not reported (a temporary failure, another
+    event type). `bounced` holds the normalized addresses now on the bounce list."""
+    kind = _text(event.get("event")).lower()
+    if kind == "complained":
+        return "complaint"
+    if kind == "unsubscribed":
+        return "unsubscribe"
+    if kind != "failed" or _text(event.get("severity")).lower() != "permanent":
+        return None
+    reason = _text(event.get("reason")).lower()
+    if reason in REASON_CATEGORY:
+        return REASON_CATEGORY[reason]
+    return "bounce" if normalize_email(recipient_of(event)) in bounced else "failed_delivery"
+
+
+def recipient_of(event: Mapping[str, Any]) -> str | None:
+    recipient = event.get("recipient")
+    if isinstance(recipient, str) and "@" in recipient:
+        return recipient.strip()
+    return None
+
+
+def event_time(event: Mapping[str, Any]) -> datetime:
+    """The float epoch `timestamp` (sometimes sent as text)."""
+    raw = event.get("timestamp")
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError("no timestamp")
+    try:
+        return from_epoch(float(raw))
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ValueError(f"timestamp {raw!r} is not epoch seconds") from None
+
+
+def failure_title(status: Mapping[str, Any] | None, reason: str) -> str:
+    """`550 5.1.1 mailbox unavailable`: the code and the server's message (or Mailgun's description)."""
+    status = status if isinstance(status, Mapping) else {}
+    code = _text(status.get("code"))
+    text = _text(status.get("message")) or _text(status.get("description"))
+    title = " ".join(part for part in (code, " ".join(text.split())) if part)
+    return title or f"Permanent failure ({reason or 'no reason given'})"
+
+
+def event_to_signal(
+    event: Mapping[str, Any], mailgun: MailgunSettings, logs_template: str, bounced: Container[str]
+) -> Signal | None:
+    """One event as a signal; None when it is not reported; ValueError when it cannot be read."""
+    if not isinstance(event, Mapping):
+        raise ValueError("not an object")
+    category = event_category(event, bounced)
+    if category is None:
+        return None
+    email = recipient_of(event)
+    if email is None:
+        raise ValueError(f"event {event.get('id')!r} has no recipient")
+    occurred_at = event_time(event)
+    status = event.get("delivery-status")
+    reason = _text(event.get("reason"))
+    titles = {"complaint": "Spam complaint", "unsubscribe": "Unsubscribed"}
+    title = titles.get(category) or failure_title(status, reason)
+    detail: dict[str, object] = {
+        "event": _text(event.get("event")),
+        "event_id": _text(event.get("id")),
+        "reason": reason,
+        "severity": _text(event.get("severity")),
+        "code": _text(status.get("code")) if isinstance(status, Mapping) else "",
+        "tags": tags_of(event),
+        "timestamp": event.get("timestamp"),
+    }
+    return _mail_signal(
+        category, email, occurred_at, title, logs_url(logs_template, mailgun.domain, email), detail
+    )
+
+
+def parse_events(
+    items: list[Any], mailgun: MailgunSettings, logs_template: str, bounced: Container[str]
+) -> Parsed:
+    signals: list[Signal] = []
+    skipped: list[str] = []
+    ignored = 0
+    for item in items:
+        try:
+            signal = event_to_signal(item, mailgun, logs_template, bounced)
+        except ValueError as err:
+            skipped.append(str(err))
+            continue
+        if signal is None:
+            ignored += 1
+        else:
+            signals.append(signal)
+    return Parsed(signals, ignored, skipped)
+
+
+# --- suppression list entries ---------------------------------------------------------------
+
+
+def parse_entry(list_name: str, item: Any) -> Entry:
+    """One list item; ValueError when it has no address or no readable `created_at`."""
+    if not isinstance(item, Mapping):
+        raise ValueError("not an object")
+    address = _text(item.get("address"))
+    norm = normalize_email(address)
+    if not norm or "@" not in norm:
+        raise ValueError(f"entry without an address on {list_name}")
+    raw_created = _text(item.get("created_at"))
+    try:
+        created_at = parse_rfc2822(raw_created)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"{address} on {list_name}: created_at {raw_created!r} is not a date") from None
+    detail: dict[str, object] = {"list": list_name, "created_at": raw_created}
+    if list_name == "bounces":
+        detail.update(code=_text(item.get("code")), error=" ".join(_text(item.get("error")).split()))
+    elif list_name == "unsubscribes":
+        detail["tags"] = tags_of(item)
+    return Entry(list_name, address, norm, created_at, detail)
+
+
+def entry_title(entry: Entry) -> str:
+    if entry.list == "complaints":
+        return "Spam complaint"
+    if entry.list == "unsubscribes":
+        tags = [str(tag) for tag in entry.detail.get("tags") or []]  # type: ignore[attr-defined]
+        if not tags or "*" in tags:
+            return "Unsubscribed (all mail)"
+        return f"Unsubscribed from {', '.join(tags)}"
+    code, error = str(entry.detail.get("code") or ""), str(entry.detail.get("error") or "")
+    return " ".join(part for part in (code, error) if part) or "On the bounce list"
+
+
+def entry_to_signal(entry: Entry, mailgun: MailgunSettings, logs_template: str) -> Signal:
+    return _mail_signal(
+        CATEGORY_OF_LIST[entry.list],
+        entry.address,
+        entry.created_at,
+        entry_title(entry),
+        logs_url(logs_template, mailgun.domain, entry.address),
+        dict(entry.detail),
+    )
