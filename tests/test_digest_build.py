@@ -4,6 +4,7 @@ and the JSON shape of interface.md."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tests.digest_helpers import (
     NOON,
     NOW,
     add_customers,
+    mail,
     new_db,
     save,
     seed_day,
@@ -396,3 +398,24 @@ def test_a_late_signal_appears_in_exactly_one_digest(tmp_path: Path) -> None:
         "2026-11-23": [("2026-11-20", "1", 1)],  # stored on the 23rd, after the 20th's digest went out
         "2026-11-24": [],
     }
+
+
+def test_a_suppression_lists_first_snapshot_is_history_not_late_news(tmp_path: Path) -> None:
+    settings = write_settings(tmp_path)
+    db = new_db(settings)
+    early_day = date(2026, 11, 20)
+    sent_at = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+    with write_tx(db) as conn:
+        conn.execute(
+            "INSERT INTO digest_sends VALUES (?, 'support@example.com', '<m>', 'sent', ?, 'h:1', ?, 'file')",
+            (early_day.isoformat(), to_db(sent_at), to_db(sent_at)),
+        )
+    occurred = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    old_bounce = mail("bounce:old@x.example:2026-11-20", occurred, "bounce", "old@x.example")
+    first_snapshot = replace(old_bounce, key="bounce:first@x.example:2026-11-20", detail={"backfill": True})
+    stored = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    save(db, old_bounce, first_snapshot, now=stored)
+
+    digest = build_digest(digest_input(db, settings, date(2026, 11, 23), NOW), settings)
+
+    assert [line["email"] for line in digest["late"]] == ["old@x.example"]

@@ -84,8 +84,12 @@ def late_rows(db: Database, start: datetime, end: datetime, zone: ZoneInfo) -> l
     """Signals of earlier days stored in [start, end) after their own day's digest was sent.
 
     Each signal has one `stored_at`, so it is late in exactly one digest: the one whose window
-    holds the moment it was stored."""
-    sql = SELECT_ROWS.format(where="s.occurred_at < :start AND s.stored_at >= :start AND s.stored_at < :end")
+    holds the moment it was stored. A suppression list's first snapshot (`detail.backfill`)
+    is history the monitor had never seen, not news arriving late: it is left out."""
+    sql = SELECT_ROWS.format(
+        where="s.occurred_at < :start AND s.stored_at >= :start AND s.stored_at < :end"
+        " AND json_extract(s.detail, '$.backfill') IS NOT 1"
+    )
     candidates = [_row(r) for r in db.execute(sql, {"start": to_db(start), "end": to_db(end)})]
     if not candidates:
         return []
