@@ -4,6 +4,7 @@ real SQLite file, a real SMTP server (aiosmtpd) on a free loopback port."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import subprocess
 import textwrap
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlite_utils import Database
 
@@ -172,6 +174,8 @@ def smtp_server(
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 / localhost made by openssl, for the TLS tests."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
