@@ -127,6 +127,23 @@ class SimulatorServer:
                     return fault
         return None
 
+    def answer(self, request: Request) -> tuple[Reply | None, Fault | None]:
+        """The reply to one request, after the configured delay and any fault; None when a
+        fault drops the connection. Logged in `requests`."""
+        if self.delay:
+            time.sleep(self.delay)
+        fault = self._take_fault(request.path)
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.drop:
+            return None, fault
+        reply = _with_fault(self.app(request), fault)
+        with self._lock:
+            self.requests.append(
+                LoggedRequest(request.method, request.path, request.raw_path, reply.status, request.headers)
+            )
+        return reply, fault
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -140,52 +157,36 @@ class SimulatorServer:
                 pass  # the request log replaces stderr noise
 
             def _serve(self) -> None:
+                reply, fault = server.answer(self._request())
+                if reply is None:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                self._write(reply, fault.truncate if fault else None)
+
+            def _request(self) -> Request:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                request = Request(
+                return Request(
                     method=self.command,
                     path=parts.path,
                     query=parse_qs(parts.query, keep_blank_values=True),
                     headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
+                    body=self.rfile.read(length) if length else b"",
                     raw_path=self.path,
                 )
-                if server.delay:
-                    time.sleep(server.delay)
-                fault = server._take_fault(parts.path)
-                if fault and fault.delay:
-                    time.sleep(fault.delay)
-                if fault and fault.drop:
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                reply = server.app(request)
-                if fault and fault.status is not None:
-                    reply = Reply(
-                        fault.status,
-                        fault.body if fault.body is not None else b"",
-                        dict(fault.headers),
-                        fault.content_type,
-                    )
-                elif fault and fault.body is not None:
-                    reply = Reply(reply.status, fault.body, reply.headers, fault.content_type)
-                body_out = reply.body
-                declared = len(body_out)
-                if fault and fault.truncate is not None:
-                    body_out = body_out[: fault.truncate]
-                with server._lock:
-                    server.requests.append(
-                        LoggedRequest(self.command, parts.path, self.path, reply.status, request.headers)
-                    )
+
+            def _write(self, reply: Reply, truncate: int | None) -> None:
+                declared = len(reply.body)
+                body = reply.body if truncate is None else reply.body[:truncate]
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(declared))
                 self.end_headers()
-                self.wfile.write(body_out)
-                if len(body_out) != declared:
+                self.wfile.write(body)
+                if len(body) != declared:  # a cut-off body: the client must see the connection end
                     self.close_connection = True
 
             do_GET = _serve
@@ -194,3 +195,14 @@ class SimulatorServer:
             do_PUT = _serve
 
         return Handler
+
+
+def _with_fault(reply: Reply, fault: Fault | None) -> Reply:
+    if fault is None:
+        return reply
+    if fault.status is not None:
+        body = fault.body if fault.body is not None else b""
+        return Reply(fault.status, body, dict(fault.headers), fault.content_type)
+    if fault.body is not None:
+        return Reply(reply.status, fault.body, reply.headers, fault.content_type)
+    return reply
