@@ -16,7 +16,7 @@ from monitor import __version__
 from monitor.config import default_config_path
 from monitor.context import AppContext
 from monitor.errors import ConfigError, MonitorError
-from monitor.logs import setup_logging
+from monitor.logs import redactor, setup_logging
 
 log = logging.getLogger("monitor")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,16 +89,19 @@ class MonitorGroup(click.Group):
 
 
 def _print_error(err: MonitorError) -> None:
+    # Error text may quote a vendor's answer; never let a secret it echoes reach the terminal.
+    def say(text: str) -> None:
+        click.echo(redactor.mask(text), err=True)
+
     if isinstance(err, ConfigError):
         if len(err.problems) == 1 and not err.source:  # e.g. the file is missing: one sentence
-            click.echo(f"Error: {err.problems[0]}", err=True)
+            say(f"Error: {err.problems[0]}")
             return
-        where = err.source or "the configuration"
-        click.echo(f"Error: {len(err.problems)} problem(s) in {where}:", err=True)
+        say(f"Error: {len(err.problems)} problem(s) in {err.source or 'the configuration'}:")
         for problem in err.problems:
-            click.echo(f"  {problem}", err=True)
+            say(f"  {problem}")
         return
-    click.echo(f"Error: {err}", err=True)
+    say(f"Error: {err}")
 
 
 @click.group(

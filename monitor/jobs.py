@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from monitor.errors import MonitorError
 from monitor.http import Interrupted
+from monitor.logs import redactor
 from monitor.store.runs import record_finish, record_start
 
 if TYPE_CHECKING:
@@ -64,12 +65,13 @@ def run_job(
     except Interrupted as err:
         result = JobResult(ok=False, summary=f"{name} stopped: {err}", exit_code=0, stopped=True)
     except MonitorError as err:
-        result = JobResult(ok=False, summary=f"{name} failed: {err}", error=str(err), exit_code=err.exit_code)
+        # Error text may quote a vendor's answer: mask secrets before it is stored or shown.
+        text = redactor.mask(str(err))
+        result = JobResult(ok=False, summary=f"{name} failed: {text}", error=text, exit_code=err.exit_code)
     except Exception as err:  # a bug in one job must not stop the scheduler
         log.exception("%s crashed", name)
-        result = JobResult(
-            ok=False, summary=f"{name} crashed: {type(err).__name__}: {err}", error=repr(err), exit_code=1
-        )
+        text = redactor.mask(f"{type(err).__name__}: {err}")
+        result = JobResult(ok=False, summary=f"{name} crashed: {text}", error=text, exit_code=1)
     # Under a controlled clock (tests, catch-up) `now` may lie ahead of the wall clock.
     record_finish(
         db,

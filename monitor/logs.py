@@ -28,11 +28,11 @@ class RedactSecrets(logging.Filter):
                 message = message.replace(value, "**********")
             record.msg, record.args = message, None
             if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = self._mask(logging.Formatter().formatException(record.exc_info))
+                record.exc_text = self.mask(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
         return True
 
-    def _mask(self, text: str) -> str:
+    def mask(self, text: str) -> str:
         for value in self.values:
             text = text.replace(value, "**********")
         return text

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.simulators.base import SimulatorServer
+from monitor.simulators.base import Fault, SimulatorServer
 from monitor.store import open_db
 from monitor.store.signals import get_cursor
 from tests.sources.sentry_helpers import (
@@ -119,3 +119,21 @@ def test_one_source_failing_does_not_stop_the_other(config: Path, monkeypatch: p
     jobs = [row["job"] for row in db.query("SELECT job FROM job_runs ORDER BY id")]
     db.close()
     assert jobs == ["poll-sentry", "poll-mailgun"]
+
+
+def test_an_error_answer_that_echoes_the_token_never_shows_it_nor_stores_it(
+    config: Path, sentry: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", TOKEN)
+    echoed = f'{{"detail": "Bad request for token {TOKEN}"}}'.encode()
+    sentry.inject(Fault(status=400, body=echoed, path_contains="/issues/"))
+
+    result = poll_cli(config)
+
+    assert result.exit_code == 1
+    assert "Bad request for token" in result.stderr
+    assert TOKEN not in result.output
+    db = open_db(config.parent / "monitor.db")
+    errors = [row[0] for row in db.execute("SELECT error FROM job_runs WHERE error IS NOT NULL")]
+    db.close()
+    assert errors and all(TOKEN not in error for error in errors)  # nor in the run records
