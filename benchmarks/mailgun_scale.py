@@ -30,8 +30,9 @@ def build(events: int, bounces: int, now: datetime) -> MailgunScenario:
     for n in range(events):
         # Spread over six days; every fifth failure is to an address also on the bounce list.
         recipient = f"user{n % bounces if n % 5 == 0 else n:06d}@acme{n % 500}.example"
-        scenario.add_event("failed", recipient, start + n * 10, severity="permanent",
-                           reason="bounce" if n % 2 else "generic")  # fmt: skip
+        scenario.add_event(
+            "failed", recipient, start + n * 10, severity="permanent", reason="bounce" if n % 2 else "generic"
+        )
     for n in range(bounces):
         created = now - timedelta(days=30, seconds=n)
         scenario.add_bounce(f"user{n:06d}@acme{n % 500}.example", created_at=created)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from monitor.errors import ConfigError
 from monitor.models import NOT_PURCHASE
@@ -167,6 +168,13 @@ def rules_from_settings(rules: Sequence[RuleSettings]) -> tuple[Rule, ...]:
 
 def classify(text: ErrorText, rules: Sequence[Rule] = ()) -> Classification:
     """The first matching rule, operator rules before the built-in ones."""
+    return _classify(text, tuple(rules))
+
+
+# The events of one issue nearly always carry the same texts, so a backfill of 100 events per
+# issue would run the same regular expressions 100 times: remembered instead (pure function).
+@lru_cache(maxsize=512)
+def _classify(text: ErrorText, rules: tuple[Rule, ...]) -> Classification:
     for rule in (*rules, *BUILTIN_RULES):
         if any(rule.pattern.search(getattr(text, name)) for name in rule.fields if getattr(text, name)):
             return Classification(rule.category, rule.action or ACTIONS[rule.category], rule.name)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -20,6 +22,7 @@ from monitor.errors import ConfigError
 from monitor.secrets import Secret, lookup_secret, missing_secret_reason
 from monitor.settings import JOB_NAMES, JobSettings, Settings
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", Path: "a path"}
 
 
@@ -64,7 +67,7 @@ def _cross_checks(data: Mapping[str, Any]) -> list[str]:
         if name not in JOB_NAMES:
             close = difflib.get_close_matches(name, JOB_NAMES, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"the jobs are {', '.join(JOB_NAMES)}"
-            problems.append(f"jobs.{name}: unknown job; {hint}")
+            problems.append(f"{_join('jobs', name)}: unknown job; {hint}")
         elif name in sections and sections[name] not in data:
             problems.append(f"jobs.{name}: needs a [{sections[name]}] section")
     digest = data.get("digest")
@@ -134,7 +137,7 @@ def _convert(hint: Any, value: Any, where: str, problems: list[str], base_dir: P
             problems.append(f"{where}: must be a table")
             return None
         return {
-            key: _convert(item_type, item, f"{where}.{key}", problems, base_dir)
+            key: _convert(item_type, item, _join(where, key), problems, base_dir)
             for key, item in value.items()
         }
     return _scalar(hint, value, where, problems, base_dir)
@@ -153,14 +156,21 @@ def _scalar(hint: Any, value: Any, where: str, problems: list[str], base_dir: Pa
         )
         return None
     if hint is Path:
-        return (base_dir / Path(value).expanduser()).resolve()
+        try:
+            return (base_dir / Path(value).expanduser()).resolve()
+        except (RuntimeError, ValueError, OSError) as err:  # `~nobody/x`, a NUL byte, a loop of links
+            problems.append(f"{where}: {value!r} is not a usable path ({err})")
+            return None
     if hint is float:
         return float(value)
     return value
 
 
 def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    # A key that is not a bare TOML key is shown quoted, as TOML writes it: a problem stays one
+    # `field.path: reason` line whatever the key holds (spaces, dots, CR/LF, nothing at all).
+    name = key if _BARE_KEY.match(key) else json.dumps(key)
+    return f"{path}.{name}" if path else name
 
 
 @dataclass(frozen=True)

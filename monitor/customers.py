@@ -72,6 +72,21 @@ def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
     return Customer(customer_id, email, first or "", last or "", company or "")
 
 
+def _csv_customer(row: list[str], at: dict[str, int], line: int) -> Customer | BadRow:
+    """`_customer` for a CSV row, whose fields are always text: the same checks and reasons
+    without the type tests, because a million-row import runs this once per row."""
+    customer_id = row[at["id"]].strip()
+    if not customer_id:
+        return BadRow(line, "no id")
+    email = row[at["email"]].strip()
+    if not _EMAIL.match(email):
+        return BadRow(line, f"email {row[at['email']]!r} is not an address")
+    first = row[at["first_name"]].strip() if "first_name" in at else ""
+    last = row[at["last_name"]].strip() if "last_name" in at else ""
+    company = row[at["company"]].strip() if "company" in at else ""
+    return Customer(customer_id, email, first, last, company)
+
+
 def _bad_encoding(text: str) -> bool:
     """True when the text holds bytes that were not UTF-8 (kept as lone surrogates by the
     `surrogateescape` decoding). Checked in C: a per-character loop would dominate the import."""
@@ -101,6 +116,8 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Customer | BadRow]:
         raise InputError(
             f"The CSV header has unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}."
         )
+    width = len(header)
+    at = {name: header.index(name) for name in COLUMNS if name in header}
     try:
         for row in reader:
             line = reader.line_num
@@ -109,10 +126,10 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Customer | BadRow]:
                 continue  # a blank line
             if _bad_encoding(joined):
                 yield BadRow(line, "not UTF-8 text")
-            elif len(row) != len(header):
-                yield BadRow(line, f"expected {len(header)} fields, got {len(row)}")
+            elif len(row) != width:
+                yield BadRow(line, f"expected {width} fields, got {len(row)}")
             else:
-                yield _customer(dict(zip(header, row, strict=True)), line)
+                yield _csv_customer(row, at, line)
     except csv.Error as err:
         yield BadRow(reader.line_num, f"broken CSV ({err}); the rest of the file was not read")
 

@@ -25,13 +25,13 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from monitor.digest_steps import next_steps, signal_actions
 from monitor.models import MAIL_CATEGORIES, MATCH_CONFIDENCE, PURCHASE_CATEGORIES
 from monitor.settings import Settings
 from monitor.timeutil import local_day, to_public
+from monitor.urlparts import quote_part
 
 # Display order and ranking weight of the reported categories, most serious first.
 SEVERITY: dict[str, float] = {
@@ -185,7 +185,7 @@ def _customer(
         "customer_id": customer_id,
         "email": email or "",
         "name": name or "",
-        "admin_url": settings.links.customer.format(customer_id=quote(customer_id, safe="")),
+        "admin_url": settings.links.customer.format(customer_id=quote_part(customer_id)),
         "match": strongest.match or "",
         "score": round(exact, 2),
         "signals": [_customer_line(group) for group in groups],

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from monitor.models import MAIL_CATEGORIES, PURCHASE_CATEGORIES
 from monitor.settings import Settings
+from monitor.urlparts import quote_part
 
 if TYPE_CHECKING:
     from monitor.digest import SignalRow
@@ -64,7 +64,7 @@ def next_steps(
         )
         for address in mailed:
             url = settings.links.mailgun_logs.format(
-                domain=quote(settings.mailgun.domain, safe=""), email=quote(address, safe="")
+                domain=quote_part(settings.mailgun.domain), email=quote_part(address)
             )
             steps.append({"text": f"Open the Mailgun logs for {address}", "url": url})
     return steps

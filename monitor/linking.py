@@ -81,28 +81,33 @@ WHERE s.customer_ref IS NOT NULL AND s.id > :after_id
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
 """
 
+# One probe of the address index per signal; MIN picks one when two customers share an address.
 LINK_BY_EMAIL = f"""
 INSERT INTO links (signal_id, customer_id, match, confidence)
-SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.email_norm = s.email_norm),
-       'email', {MATCH_CONFIDENCE["email"]}
-FROM signals s
+SELECT s.id, MIN(c.id), 'email', {MATCH_CONFIDENCE["email"]}
+FROM signals s JOIN customers c ON c.email_norm = s.email_norm
 WHERE s.email_norm IS NOT NULL AND s.id > :after_id
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
-  AND EXISTS (SELECT 1 FROM customers c WHERE c.email_norm = s.email_norm)
+GROUP BY s.id
 """
 
-# Domains are compared to a temp table of public ones, filled before this runs. "Exactly one
-# customer has it" is counted per signal with LIMIT 2 on the domain index: a big company's
-# thousand customers cost two index steps, not a GROUP BY over the whole directory.
+# `:public_domains` is a JSON array of the public mail domains (never a match). "Exactly one
+# customer has it" is decided per signal by reading at most two entries of the domain index:
+# a big company's thousand customers cost two index steps, not a GROUP BY over the directory.
+# The candidates are materialized so that lookup runs once per signal, not again in the filter.
 LINK_BY_DOMAIN = f"""
 INSERT INTO links (signal_id, customer_id, match, confidence)
-SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.domain = s.domain),
-       'domain', {MATCH_CONFIDENCE["domain"]}
-FROM signals s
-WHERE s.customer_ref IS NULL AND s.domain IS NOT NULL AND s.id > :after_id
-  AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
-  AND s.domain NOT IN (SELECT domain FROM temp.public_domains)
-  AND (SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE c.domain = s.domain LIMIT 2)) = 1
+WITH candidates AS MATERIALIZED (
+  SELECT s.id AS signal_id,
+         (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(two.id) END
+          FROM (SELECT c.id FROM customers c WHERE c.domain = s.domain LIMIT 2) two) AS customer_id
+  FROM signals s
+  WHERE s.customer_ref IS NULL AND s.domain IS NOT NULL AND s.id > :after_id
+    AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
+    AND s.domain NOT IN (SELECT value FROM json_each(:public_domains))
+)
+SELECT signal_id, customer_id, 'domain', {MATCH_CONFIDENCE["domain"]}
+FROM candidates WHERE customer_id IS NOT NULL
 """
 
 # Customers a page has just learned (a Sentry user.id with an address) may be the owners of

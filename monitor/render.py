@@ -89,9 +89,23 @@ def environment() -> Environment:
     return env
 
 
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
 def render_json(digest: Mapping[str, Any]) -> str:
-    """Stable: keys in the built order, no clock, so the same data gives the same bytes."""
-    return json.dumps(digest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    """Stable: keys in the built order, no clock, so the same data gives the same bytes.
+
+    One top-level key per line and one list element (a customer, a line) per line: readable,
+    and diffable day to day. Each element is encoded by the C encoder; `indent=` would fall
+    back to the pure-Python one, which took a third of a second for 10,000 customers."""
+    lines = []
+    for key, value in digest.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {_compact(item)}" for item in value)
+            lines.append(f"  {_compact(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {_compact(key)}: {_compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def render_subject(digest: Mapping[str, Any]) -> str:

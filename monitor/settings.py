@@ -24,8 +24,8 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone name (e.g. Europe/Amsterdam)") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
+        raise ValueError(f"{value[:80]!r} is not an IANA time zone name (e.g. Europe/Amsterdam)") from None
     return value
 
 
@@ -98,7 +98,7 @@ def _template(*names: str) -> Any:
     def check(value: str) -> str:
         try:
             value.format(**{name: "x" for name in names})
-        except (KeyError, IndexError, ValueError) as err:
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:  # `{x.y}`, `{x[k]}`
             raise ValueError(f"may only use the placeholders {{{'}, {'.join(names)}}}: {err}") from None
         return value
 
@@ -303,11 +303,11 @@ class Settings:
         return configured.schedule if configured else DEFAULT_SCHEDULES[job]
 
     def sentry_user_search_url(self, customer_id: str) -> str:
-        from urllib.parse import quote
+        from monitor.urlparts import quote_part
 
         if self.links.sentry_user_search:
-            return self.links.sentry_user_search.format(customer_id=quote(customer_id, safe=""))
+            return self.links.sentry_user_search.format(customer_id=quote_part(customer_id))
         if self.sentry is None:
             return ""
-        query = quote(f"user.id:{customer_id}", safe="")
+        query = quote_part(f"user.id:{customer_id}")
         return f"{self.sentry.base_url}/organizations/{self.sentry.organization}/issues/?query={query}"

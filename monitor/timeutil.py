@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -11,7 +12,9 @@ def to_db(moment: datetime) -> str:
     """Fixed-width UTC text, so string order is time order in SQL."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat gives the same text as strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") at half the cost;
+    # a poll formats two per stored signal.
+    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat(timespec="microseconds")
 
 
 def from_db(text: str) -> datetime:
@@ -29,9 +32,23 @@ def parse_iso(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_MONTHS = {
+    name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
+}
+_UTC_STAMP = re.compile(
+    r"(?:[A-Z][a-z]{2}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) (?:UTC|GMT)"
+)
+
+
 def parse_rfc2822(text: str) -> datetime:
     """Mailgun's `created_at`: `Sun, 26 Jan 2025 07:29:04 UTC` (also GMT, +0000, -0000)."""
-    moment = parsedate_to_datetime(text.strip())
+    text = text.strip()
+    # Mailgun's own form, read directly: a bounce list of a million entries parses a million.
+    fast = _UTC_STAMP.fullmatch(text)
+    if fast and fast[2] in _MONTHS:
+        day, month, year, hour, minute, second = fast.groups()
+        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+    moment = parsedate_to_datetime(text)
     # `-0000` ("no zone information") parses to a naive datetime; Mailgun means UTC by it.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -3,9 +3,9 @@
 One poll reads one closed window, ascending, `[cursor - overlap, now - trust]` (see
 `mailgun_parse.poll_window`), in ONE query for the three event types; temporary failures are
 dropped here rather than in a second query, so a poll with nothing new costs one request.
-Each page is stored in its own transaction; the cursor moves to the window's end together
-with the final (empty) page, so a failure part-way repeats the window next time and the
-signal keys make the repeat harmless."""
+Pages are stored a few at a time (one transaction per ~2,000 signals, `SignalBatch`); the
+cursor moves to the window's end together with the final (empty) page, so a failure part-way
+repeats the window next time and the signal keys make the repeat harmless."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from monitor.models import MAIL_CATEGORIES, Signal, normalize_email
 from monitor.settings import Settings
 from monitor.sources.mailgun_client import events_params, events_url, section, walk
 from monitor.sources.mailgun_parse import CURSOR, parse_events, poll_window, recipient_of
-from monitor.store.signals import get_cursor, save_signals
+from monitor.store.batch import SignalBatch
+from monitor.store.signals import SaveResult, get_cursor, save_signals
 from monitor.timeutil import to_db
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,13 @@ def poll_events(db: Database, client: HttpClient, settings: Settings, now: datet
     if end <= begin:
         return stats  # the cursor is already past now - trust: nothing may be read yet
     before = client.requests_made
+    # Pages are written about 2,000 signals at a time (see `SignalBatch`), the cursor with the last.
+    batch = SignalBatch(
+        db,
+        now=now,
+        extra_public_domains=mailgun.public_domains,
+        on_saved=lambda signals, result: stats.add(tally(signals, result)),
+    )
     try:
         for step in walk(client, events_url(mailgun), events_params(begin, end), cap=MAX_EVENT_PAGES,
                          short_page_ends=False):  # fmt: skip
@@ -98,10 +106,10 @@ def poll_events(db: Database, client: HttpClient, settings: Settings, now: datet
             stats.skipped += len(parsed.skipped)
             for reason in parsed.skipped:
                 log.warning("Mailgun events: skipped a record (%s)", reason)
-            cursors = {CURSOR: to_db(end)} if step.last else None
-            stats.add(store_page(db, parsed.signals, settings, now, cursors=cursors))
+            batch.add(parsed.signals, cursors={CURSOR: to_db(end)} if step.last else None)
     finally:
         stats.requests = client.requests_made - before
+        batch.flush()  # the pages read so far, also when the poll stops early
     return stats
 
 
@@ -131,34 +139,17 @@ def store_page(
 ) -> Tally:
     """Store one page of signals, moving `cursors` and running `also` in the same
     transaction; what was new, by category, and how much of it linked to a customer."""
-    stored = stored_keys(db, [signal.key for signal in signals])
     extra = section(settings).public_domains
-    result = save_signals(db, signals, now=now, cursors=cursors, extra_public_domains=extra, also=also)
-    fresh = {signal.key: signal for signal in signals if signal.key not in stored}
-    return Tally(
-        new=result.new,
-        linked=linked_count(db, list(fresh)),
-        categories=Counter(signal.category for signal in fresh.values()),
+    return tally(
+        signals, save_signals(db, signals, now=now, cursors=cursors, extra_public_domains=extra, also=also)
     )
 
 
-def stored_keys(db: Database, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        sql = f"SELECT key FROM signals WHERE source = 'mailgun' AND key IN ({','.join('?' * len(chunk))})"
-        found.update(row[0] for row in db.execute(sql, chunk).fetchall())
-    return found
-
-
-def linked_count(db: Database, keys: Sequence[str]) -> int:
-    total = 0
-    for start in range(0, len(keys), 500):
-        chunk = list(keys[start : start + 500])
-        sql = (
-            "SELECT COUNT(*) FROM signals s JOIN links l ON l.signal_id = s.id"
-            f" WHERE s.source = 'mailgun' AND s.key IN ({','.join('?' * len(chunk))})"
-        )
-        total += int(db.execute(sql, chunk).fetchone()[0])
-    return total
+def tally(signals: Sequence[Signal], result: SaveResult) -> Tally:
+    """What one write stored: the new signals by category, and how many of them linked."""
+    fresh = {signal.key: signal for signal in signals if signal.key in result.new_keys}
+    return Tally(
+        new=result.new,
+        linked=sum(1 for key in fresh if key in result.linked_keys),
+        categories=Counter(signal.category for signal in fresh.values()),
+    )

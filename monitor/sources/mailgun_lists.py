@@ -8,12 +8,11 @@ again). A failed or cut-off snapshot never marks anything removed."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -118,7 +117,7 @@ def reconcile_lists(db: Database, client: HttpClient, settings: Settings, now: d
 def reconcile_list(
     db: Database, client: HttpClient, settings: Settings, name: str, now: datetime, stats: ListStats
 ) -> None:
-    seen: set[str] = set()
+    seen = _Snapshot(db)
     backfill = not _has_entries(db, name)
     url = list_url(section(settings), name)
     for step in walk(client, url, {"limit": str(LIST_LIMIT)}, cap=MAX_LIST_PAGES, short_page_ends=True):
@@ -132,13 +131,13 @@ def reconcile_list(
                 log.warning("Mailgun %s list: skipped an entry (%s)", name, err)
                 # Still present on the list: it must not count as having disappeared.
                 norm = normalize_email(str(item.get("address") or "")) if isinstance(item, dict) else None
-                seen.update([norm] if norm else [])
+                seen.add([norm] if norm else [])
                 continue
             entries[entry.address_norm] = entry
-        seen.update(entries)
+        seen.add(entries)
         stats.entries[name] += len(entries)
         _apply_page(db, settings, name, list(entries.values()), now, stats, backfill=backfill)
-    stats.removed += _mark_removed(db, name, seen, now)
+    stats.removed += _mark_removed(db, name, now)
 
 
 def _apply_page(
@@ -163,10 +162,9 @@ def _apply_page(
 
 
 def _signal(entry: Entry, settings: Settings, backfill: bool) -> Signal:
-    signal = entry_to_signal(entry, section(settings), settings.links.mailgun_logs)
     # The first snapshot of a list brings in its whole history; the mark lets reports tell
     # old entries from news.
-    return dataclasses.replace(signal, detail={**signal.detail, "backfill": True}) if backfill else signal
+    return entry_to_signal(entry, section(settings), settings.links.mailgun_logs, backfill=backfill)
 
 
 def _is_news(entry: Entry, known: tuple[str, str | None] | None) -> bool:
@@ -220,16 +218,35 @@ def _promote_failed_deliveries(db: Database, bounces: Sequence[Signal]) -> int:
         }
         for s in bounces
     ]
-    with write_tx(db) as conn:
-        return sum(max(conn.execute(PROMOTE_FAILED_DELIVERY, p).rowcount, 0) for p in params)
+    with write_tx(db) as conn:  # one prepared statement for the page: 1,000 bounces per page
+        return max(conn.executemany(PROMOTE_FAILED_DELIVERY, params).rowcount, 0)
 
 
-def _mark_removed(db: Database, name: str, seen: set[str], now: datetime) -> int:
+class _Snapshot:
+    """The addresses one snapshot of a list has shown so far. Kept in a temporary table, not a
+    Python set, so a list of a million addresses is diffed without a million strings in memory."""
+
+    def __init__(self, db: Database) -> None:
+        self.conn = db.conn
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS snapshot (address_norm TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.snapshot")
+
+    def add(self, norms: Iterable[str]) -> None:
+        self.conn.executemany("INSERT OR IGNORE INTO temp.snapshot VALUES (?)", [(norm,) for norm in norms])
+
+
+# Entries on record that the snapshot (temp.snapshot) did not show: usually a handful.
+GONE = """
+SELECT address_norm, address FROM suppressions s
+WHERE list = ? AND removed_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM temp.snapshot t WHERE t.address_norm = s.address_norm)
+"""
+
+
+def _mark_removed(db: Database, name: str, now: datetime) -> int:
     """After a complete snapshot: entries on record but no longer on the list."""
-    active = db.execute(
-        "SELECT address_norm, address FROM suppressions WHERE list = ? AND removed_at IS NULL", [name]
-    ).fetchall()
-    gone = [(norm, address) for norm, address in active if norm not in seen]
+    gone = db.execute(GONE, [name]).fetchall()
+    db.conn.execute("DELETE FROM temp.snapshot")
     if not gone:
         return 0
     with write_tx(db) as conn:

@@ -17,11 +17,11 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from monitor.models import Signal, normalize_email
 from monitor.settings import MailgunSettings
 from monitor.timeutil import from_db, from_epoch, parse_rfc2822
+from monitor.urlparts import quote_part
 
 CURSOR = "mailgun-events"
 LISTS = ("bounces", "complaints", "unsubscribes")
@@ -101,7 +101,7 @@ def signal_key(category: str, address_norm: str, occurred_at: datetime) -> str:
 
 
 def logs_url(template: str, domain: str, email: str) -> str:
-    return template.format(domain=domain, email=quote(email.strip(), safe=""))
+    return template.format(domain=domain, email=quote_part(email.strip()))
 
 
 def _mail_signal(
@@ -270,12 +270,16 @@ def entry_title(entry: Entry) -> str:
     return " ".join(part for part in (code, error) if part) or "On the bounce list"
 
 
-def entry_to_signal(entry: Entry, mailgun: MailgunSettings, logs_template: str) -> Signal:
+def entry_to_signal(
+    entry: Entry, mailgun: MailgunSettings, logs_template: str, *, backfill: bool = False
+) -> Signal:
+    """`backfill`: the entry came with a list's first snapshot (its whole history), marked so
+    reports can tell old entries from news."""
     return _mail_signal(
         CATEGORY_OF_LIST[entry.list],
         entry.address,
         entry.created_at,
         entry_title(entry),
         logs_url(logs_template, mailgun.domain, entry.address),
-        dict(entry.detail),
+        {**entry.detail, "backfill": True} if backfill else dict(entry.detail),
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import sys
 import threading
 import time
@@ -52,8 +51,9 @@ from monitor.sources.sentry_parse import (
     poll_window,
 )
 from monitor.store import write_tx
-from monitor.store.sentry_issues import known_issues, linked_count, remember_issue, stored_keys
-from monitor.store.signals import get_cursor, save_signals, set_cursor
+from monitor.store.batch import SignalBatch
+from monitor.store.sentry_issues import known_issues, remember_issue
+from monitor.store.signals import SaveResult, get_cursor, set_cursor
 from monitor.timeutil import to_public
 
 if TYPE_CHECKING:
@@ -155,13 +155,17 @@ def poll(
         known = known_issues(db, [issue.id for issue in issues])
         todo = [issue for issue in issues if needs_events(issue, known.get(issue.id))]
         log.info("Sentry: %d issues in the window, %d with events to read", len(issues), len(todo))
-        with (progress or _no_progress)(todo) as shown:
-            for number, issue in enumerate(shown, 1):
-                _read_issue(db, client, settings, issue, now, rules, stats)
-                if number % 50 == 0 and progress is None:
-                    log.info(
-                        "Sentry: read %d of %d issues, %d new events", number, len(todo), stats.new_events
-                    )
+        extra = settings.mailgun.public_domains if settings.mailgun else ()
+        batch = SignalBatch(db, now=now, extra_public_domains=extra, on_saved=_counter(stats))
+        try:
+            with (progress or _no_progress)(todo) as shown:
+                for number, issue in enumerate(shown, 1):
+                    _read_issue(batch, client, sentry, issue, now, rules, stats)
+                    if number % 50 == 0 and progress is None:
+                        log.info("Sentry: read %d of %d issues, %d new events", number, len(todo),
+                                 stats.new_events)  # fmt: skip
+        finally:
+            batch.flush()  # the pages read so far, also when the poll stops early
         with write_tx(db) as conn:
             set_cursor(conn, CURSOR, to_public(stats.window[1]), now)
     finally:
@@ -220,15 +224,14 @@ def _list_issues(client: HttpClient, sentry: SentrySettings, stats: PollStats) -
 
 
 def _read_issue(
-    db: Database,
+    batch: SignalBatch,
     client: HttpClient,
-    settings: Settings,
+    sentry: SentrySettings,
     issue: IssueRef,
     now: datetime,
     rules: Sequence[Rule],
     stats: PollStats,
 ) -> None:
-    sentry = _section(settings)
     request = events_request(sentry, issue.id, *stats.window)
     done = remember_issue(
         issue.id,
@@ -242,7 +245,7 @@ def _read_issue(
         for step in _pages(client, request, sentry.base_url, MAX_EVENT_PAGES):
             stats.pages += 1
             signals = _signals(step.page.data, issue, sentry, rules, stats)
-            _save(db, signals, settings, now, stats, also=done if step.last else None)
+            batch.add(signals, also=done if step.last else None)
             if step.cut:
                 stats.truncated += 1
                 log.warning("Sentry issue %s has more than %d pages of events in the window; "
@@ -269,25 +272,20 @@ def _signals(
     return signals
 
 
-def _save(
-    db: Database,
-    signals: list[Signal],
-    settings: Settings,
-    now: datetime,
-    stats: PollStats,
-    *,
-    also: Callable[[sqlite3.Connection], None] | None,
-) -> None:
-    """Store one page; count what was new, by category, and how many purchase errors linked."""
-    keys = sorted({signal.key for signal in signals})
-    stored = stored_keys(db, "sentry", keys)
-    extra = settings.mailgun.public_domains if settings.mailgun else ()
-    result = save_signals(db, signals, now=now, extra_public_domains=extra, also=also)
-    fresh = {signal.key: signal for signal in signals if signal.key not in stored}
-    stats.new_events += result.new
-    stats.categories.update(signal.category for signal in fresh.values())
-    purchase = [key for key, signal in fresh.items() if signal.category != NOT_PURCHASE]
-    stats.linked += linked_count(db, "sentry", purchase)
+def _counter(stats: PollStats) -> Callable[[Sequence[Signal], SaveResult], None]:
+    """Counts what each write stored: new events by category, purchase errors linked."""
+
+    def count(signals: Sequence[Signal], result: SaveResult) -> None:
+        fresh = {signal.key: signal for signal in signals if signal.key in result.new_keys}
+        stats.new_events += result.new
+        stats.categories.update(signal.category for signal in fresh.values())
+        stats.linked += sum(
+            1
+            for key, signal in fresh.items()
+            if signal.category != NOT_PURCHASE and key in result.linked_keys
+        )
+
+    return count
 
 
 def poll_job(app: AppContext, now: datetime, *, client: HttpClient | None = None) -> JobResult:

@@ -34,6 +34,9 @@ def open_db(path: Path | str, *, migrate: bool = True) -> Database:
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows (a retention purge) are overwritten with zeros, not left in free pages of the
+    # file, whatever the SQLite build's default is.
+    conn.execute("PRAGMA secure_delete = ON")
     db = Database(conn)
     if str(path) != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")

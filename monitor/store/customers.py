@@ -21,7 +21,9 @@ ON CONFLICT(id) DO UPDATE SET
   origin = 'import', updated_at = excluded.updated_at
 """
 
-# Details seen in a signal fill what is empty and never overwrite what is known.
+# Details seen in a signal fill what is empty and never overwrite what is known. The WHERE
+# skips the write when there is nothing to fill (the usual case: a known customer), so a
+# page of events does not rewrite a hundred customer rows and their index entries.
 UPSERT_SEEN = """
 INSERT INTO customers (id, email, email_norm, domain, first_name, last_name, company, origin, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, '', 'seen', ?)
@@ -31,6 +33,11 @@ ON CONFLICT(id) DO UPDATE SET
   domain = COALESCE(customers.domain, excluded.domain),
   first_name = COALESCE(NULLIF(customers.first_name, ''), excluded.first_name),
   last_name = COALESCE(NULLIF(customers.last_name, ''), excluded.last_name)
+WHERE (NULLIF(customers.email, '') IS NULL AND excluded.email IS NOT NULL)
+   OR (customers.email_norm IS NULL AND excluded.email_norm IS NOT NULL)
+   OR (customers.domain IS NULL AND excluded.domain IS NOT NULL)
+   OR (NULLIF(customers.first_name, '') IS NULL AND excluded.first_name IS NOT NULL)
+   OR (NULLIF(customers.last_name, '') IS NULL AND excluded.last_name IS NOT NULL)
 """
 
 
@@ -41,12 +48,13 @@ def imported_row(customer: Customer, now: datetime) -> tuple[str | None, ...]:
 
 def customer_row(customer: Customer, updated_at: str) -> tuple[str | None, ...]:
     """As `imported_row`, with the time already in database form (a bulk import formats it once)."""
-    norm = normalize_email(customer.email)
+    email = customer.email.strip()
+    norm = email.lower() or None
     return (
         customer.id,
-        customer.email.strip(),
+        email,
         norm,
-        email_domain(norm),
+        norm.rpartition("@")[2] or None if norm and "@" in norm else None,  # email_domain, inlined: hot
         customer.first_name,
         customer.last_name,
         customer.company,
@@ -59,12 +67,14 @@ def upsert_imported(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, .
     conn.executemany(UPSERT_IMPORTED, rows)
 
 
-def seen_row(customer_id: str, email: str | None, name: str | None, updated_at: str) -> tuple[str | None, ...]:
+def seen_row(
+    customer_id: str, email: str | None, name: str | None, updated_at: str
+) -> tuple[str | None, ...]:
     """The parameters of UPSERT_SEEN for a customer named in a signal."""
     first, _, last = (name or "").strip().partition(" ")
     norm = normalize_email(email)
-    return (customer_id, (email or "").strip() or None, norm, email_domain(norm), first or None, last or None,
-            updated_at)  # fmt: skip
+    email = (email or "").strip() or None
+    return (customer_id, email, norm, email_domain(norm), first or None, last or None, updated_at)
 
 
 def remember_seen(
@@ -73,9 +83,10 @@ def remember_seen(
     conn.execute(UPSERT_SEEN, seen_row(customer_id, email, name, to_db(now)))
 
 
-def remember_seen_rows(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> None:
-    """Within the caller's transaction: `seen_row`s of a page, one prepared statement for all."""
-    conn.executemany(UPSERT_SEEN, rows)
+def remember_seen_rows(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> int:
+    """Within the caller's transaction: `seen_row`s of a page, one prepared statement for all.
+    Returns how many customers were created or had something filled in."""
+    return max(conn.executemany(UPSERT_SEEN, rows).rowcount, 0)
 
 
 def get_customer(db: Database, customer_id: str) -> dict[str, object] | None:
