@@ -44,6 +44,7 @@ SEVERITY: dict[str, float] = {
     "unsubscribe": 0.4,
 }
 CATEGORY_ORDER = tuple(SEVERITY)
+_RANK = {category: rank for rank, category in enumerate(CATEGORY_ORDER)}
 VOLUME_FULL = 10
 
 
@@ -231,14 +232,14 @@ def _groups(rows: Iterable[SignalRow], key: GroupKey) -> list[list[SignalRow]]:
     def order(item: tuple[tuple[Hashable, ...], list[SignalRow]]) -> tuple[Any, ...]:
         group_key, group = item
         last = max(row.occurred_at for row in group)
-        rank = CATEGORY_ORDER.index(group[0].category) if group[0].category in SEVERITY else len(SEVERITY)
-        return (rank, -len(group), -last.timestamp(), repr(group_key))
+        return (_RANK.get(group[0].category, len(_RANK)), -len(group), -last.timestamp(), repr(group_key))
 
     return [group for _key, group in sorted(gathered.items(), key=order)]
 
 
-def _span(group: Sequence[SignalRow]) -> dict[str, Any]:
-    latest = max(group, key=_recency_key)
+def _span(group: Sequence[SignalRow], latest: SignalRow) -> dict[str, Any]:
+    """Count, first and last time, and the latest signal's title and link (`latest` is the
+    group's most recent row, which every caller has at hand)."""
     return {
         "count": len(group),
         "first_seen": to_public(min(row.occurred_at for row in group)),
@@ -253,7 +254,7 @@ def _customer_line(group: Sequence[SignalRow]) -> dict[str, Any]:
     return {
         "source": latest.source,
         "category": latest.category,
-        **_span(group),
+        **_span(group, latest),
         "email": latest.email or "",
         "match": latest.match or "",
     }
@@ -265,7 +266,7 @@ def _unlinked_line(group: Sequence[SignalRow]) -> dict[str, Any]:
         "source": latest.source,
         "category": latest.category,
         "email": latest.email or "",
-        **_span(group),
+        **_span(group, latest),
         "name": latest.name or "",
     }
 
@@ -279,7 +280,7 @@ def _late_line(group: Sequence[SignalRow], zone: ZoneInfo) -> dict[str, Any]:
         "customer_id": latest.customer_id,
         "name": latest.customer_name or latest.name or "",
         "email": latest.customer_email or latest.email or "",
-        **_span(group),
+        **_span(group, latest),
         "stored_at": to_public(max(row.stored_at for row in group)),
     }
 
