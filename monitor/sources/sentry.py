@@ -6,10 +6,12 @@ One poll (see `poll`):
 2. the organization issue list for that window, every status, most recently seen first,
    following the Link header (one request when nothing is new);
 3. for each issue seen again since its events were last read in full (or whose event count
-   changed), its events in the window, page by page. Each page is stored in one transaction
-   (signals, links, seen customers); the issue's bookkeeping row commits with its last page;
-4. the cursor moves to the window's end only once every issue is done. A crash or an error
-   repeats at most one page, and loses nothing: events are deduplicated by eventID.
+   changed), its events in the window, page by page. Pages are stored whole, about 2,000
+   events per transaction (`SignalBatch`: signals, links, seen customers); the issue's
+   bookkeeping row commits with its last page; an error stores every page read before it;
+4. the cursor moves to the window's end only once every issue is done. A crash repeats at
+   most the pages of the batch being gathered, and loses nothing: events are deduplicated
+   by eventID.
 
 The pure half (request plans, wire parsing, sentences) is `sentry_parse`.
 """

@@ -1,5 +1,5 @@
 """The Sentry poll's bookkeeping: which issues were read in full, up to which lastSeen and
-event count, and what a page added. The poll decides; these run the SQL."""
+event count. The poll decides; these run the SQL (what a page added comes from `SaveResult`)."""
 
 from __future__ import annotations
 
@@ -51,28 +51,3 @@ def remember_issue(
         conn.execute(UPSERT_ISSUE, row)
 
     return remember
-
-
-def stored_keys(db: Database, source: str, keys: Sequence[str]) -> set[str]:
-    """Which of these signal keys are stored already."""
-    found: set[str] = set()
-    for start in range(0, len(keys), CHUNK):
-        chunk = list(keys[start : start + CHUNK])
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT key FROM signals WHERE source = ? AND key IN ({marks})"
-        found.update(row[0] for row in db.execute(sql, [source, *chunk]).fetchall())
-    return found
-
-
-def linked_count(db: Database, source: str, keys: Sequence[str]) -> int:
-    """How many of these stored signals are linked to a customer."""
-    total = 0
-    for start in range(0, len(keys), CHUNK):
-        chunk = list(keys[start : start + CHUNK])
-        marks = ",".join("?" * len(chunk))
-        sql = (
-            "SELECT COUNT(*) FROM signals s JOIN links l ON l.signal_id = s.id"
-            f" WHERE s.source = ? AND s.key IN ({marks})"
-        )
-        total += int(db.execute(sql, [source, *chunk]).fetchone()[0])
-    return total

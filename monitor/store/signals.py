@@ -74,8 +74,8 @@ def save_signals(
     extra_public_domains: Iterable[str] = (),
     also: Callable[[sqlite3.Connection], None] | None = None,
 ) -> SaveResult:
-    """Store a page of signals, learn customers seen in them, link the new ones and move the
-    cursors: all in one transaction, so a crash repeats at most this page and loses nothing.
+    """Store pages of signals, learn customers seen in them, link the new ones and move the
+    cursors: all in one transaction, so a crash repeats at most these pages and loses nothing.
     `also` runs last inside the same transaction (a source's own bookkeeping, e.g. which
     Sentry issues were read in full). The work is proportional to the page, never to what is
     stored already: one prepared statement per kind of row, linking limited to the page."""
