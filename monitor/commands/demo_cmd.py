@@ -26,7 +26,7 @@ def demo(out_dir: Path) -> None:
     """Run the whole job on this machine: no accounts, secrets or config file needed.
 
     Starts local simulators of Sentry and Mailgun and an SMTP server on free loopback
-    ports, serves them a realistic sample (60 customers, four days of purchase errors and
+    ports, serves them a realistic sample (61 customers, four days of purchase errors and
     mail problems), then runs the real path: customer import, a poll of both sources, the
     digest sent over SMTP. The database is temporary; your configuration is not read.
 
