@@ -2,7 +2,7 @@
 
 Every figure is a ratio measured in the same run against a floor on the same data: the same
 simulators, the same machine, the same SQLite build. Machine noise and the simulators' own
-cost then fall on both sides of the ratio. See docs/performance.md for the figures and how
+cost then fall on both sides of the ratio. See the README's Performance section for the figures and how
 to read them.
 
 This module holds what the topics share: the two scales, timing, the simulator timer and

@@ -1,7 +1,7 @@
 """`make bench` keeps working: the small scale runs end to end and reports every figure.
 
 No timing is asserted here (a shared CI machine is no place for thresholds); the figures
-and their targets are for `make bench` and docs/performance.md."""
+and their targets are for `make bench` and the README's Performance section."""
 
 from __future__ import annotations
 
