@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/monitor demo
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
