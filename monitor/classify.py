@@ -67,10 +67,6 @@ class Classification:
     action: str  # may hold `{customer_id}`; see `action_for`
     rule: str  # the name of the rule that decided ("" when none matched)
 
-    @property
-    def is_purchase_error(self) -> bool:
-        return self.category != NOT_PURCHASE
-
 
 def _rule(name: str, category: str, on: tuple[str, ...], *alternatives: str) -> Rule:
     return Rule(name, category, re.compile("|".join(alternatives), re.IGNORECASE), on)

@@ -54,37 +54,41 @@ def _text(values: dict[str, Any], name: str) -> str | None:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _checked(raw_id: str, raw_email: str, names: tuple[str, str, str], line: int) -> Customer | BadRow:
+    """The rules every row meets, whatever file it came from: an id, and an email address."""
+    customer_id = raw_id.strip()
+    if not customer_id:
+        return BadRow(line, "no id")
+    email = raw_email.strip()
+    if not _EMAIL.match(email):
+        return BadRow(line, f"email {raw_email!r} is not an address")
+    return Customer(customer_id, email, *names)
+
+
 def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
-    """One row as a Customer, or the reason it is not one. Called once per row: kept lean."""
+    """A JSON object as a Customer, or the reason it is not one: its values may be of any type."""
     raw_id = values.get("id")
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int | None):
         return BadRow(line, f"id {raw_id!r} is not text or a whole number")
-    customer_id = "" if raw_id is None else str(raw_id).strip()
-    if not customer_id:
-        return BadRow(line, "no id")
     email = values.get("email")
-    if not isinstance(email, str) or not _EMAIL.match(email := email.strip()):
-        return BadRow(line, f"email {values.get('email')!r} is not an address")
+    if not isinstance(email, str):
+        return BadRow(line, f"email {email!r} is not an address")
     first, last, company = (_text(values, name) for name in ("first_name", "last_name", "company"))
-    for name, value in (("first_name", first), ("last_name", last), ("company", company)):
-        if value is None:
-            return BadRow(line, f"{name} must be text")
-    return Customer(customer_id, email, first or "", last or "", company or "")
+    checked = _checked(
+        "" if raw_id is None else str(raw_id), email, (first or "", last or "", company or ""), line
+    )
+    not_text = [n for n, v in (("first_name", first), ("last_name", last), ("company", company)) if v is None]
+    if isinstance(checked, Customer) and not_text:
+        return BadRow(line, f"{not_text[0]} must be text")
+    return checked
 
 
 def _csv_customer(row: list[str], at: dict[str, int], line: int) -> Customer | BadRow:
-    """`_customer` for a CSV row, whose fields are always text: the same checks and reasons
-    without the type tests, because a million-row import runs this once per row."""
-    customer_id = row[at["id"]].strip()
-    if not customer_id:
-        return BadRow(line, "no id")
-    email = row[at["email"]].strip()
-    if not _EMAIL.match(email):
-        return BadRow(line, f"email {row[at['email']]!r} is not an address")
-    first = row[at["first_name"]].strip() if "first_name" in at else ""
-    last = row[at["last_name"]].strip() if "last_name" in at else ""
-    company = row[at["company"]].strip() if "company" in at else ""
-    return Customer(customer_id, email, first, last, company)
+    """A CSV row, whose fields are always text, as a Customer (run once per row of the file)."""
+    first, last, company = (
+        row[at[n]].strip() if n in at else "" for n in ("first_name", "last_name", "company")
+    )
+    return _checked(row[at["id"]], row[at["email"]], (first, last, company), line)
 
 
 def _bad_encoding(text: str) -> bool:

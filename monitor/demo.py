@@ -25,6 +25,7 @@ from monitor.jobs import JobResult, run_job
 from monitor.render import render
 from monitor.sample import Sample, build_sample, customers_csv
 from monitor.secrets import Secret
+from monitor.settings import Settings
 from monitor.simulators.demo_seed import seed_mailgun, seed_sentry
 from monitor.simulators.mailgun import MailgunScenario, start_mailgun
 from monitor.simulators.sentry import SentryScenario, start_sentry
@@ -116,7 +117,7 @@ def _poll(app: AppContext, job: str, now: datetime, echo: Echo) -> JobResult:
 
 
 def _write_outputs(
-    out_dir: Path, digest: dict[str, Any], settings: Any, now: datetime, smtp: SmtpSink
+    out_dir: Path, digest: dict[str, Any], settings: Settings, now: datetime, smtp: SmtpSink
 ) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {}

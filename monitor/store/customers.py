@@ -77,12 +77,6 @@ def seen_row(
     return (customer_id, email, norm, email_domain(norm), first or None, last or None, updated_at)
 
 
-def remember_seen(
-    conn: sqlite3.Connection, customer_id: str, email: str | None, name: str | None, now: datetime
-) -> None:
-    conn.execute(UPSERT_SEEN, seen_row(customer_id, email, name, to_db(now)))
-
-
 def remember_seen_rows(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> int:
     """Within the caller's transaction: `seen_row`s of a page, one prepared statement for all.
     Returns how many customers were created or had something filled in."""

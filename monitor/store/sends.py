@@ -192,13 +192,3 @@ def release(db: Database, day: str, entry: Claim, recipients: Sequence[str], me:
                     " claimed_by, sent_at, transport) VALUES (?, ?, ?, 'sent', ?, ?, ?, ?)",
                     (day, recipient, message_id, sent_at, me, sent_at, transport),
                 )
-
-
-def sent_to(db: Database, day: str) -> dict[str, datetime]:
-    """Recipient -> sent time, for one day."""
-    return {
-        recipient: from_db(sent)
-        for recipient, sent in db.execute(
-            "SELECT recipient, sent_at FROM digest_sends WHERE day = ? AND status = 'sent'", (day,)
-        )
-    }

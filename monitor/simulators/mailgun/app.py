@@ -48,7 +48,10 @@ Handler = Callable[[Request], Reply]
 
 
 class MailgunApp:
-    """The request handler (`base.App`); build it with `mailgun_app`."""
+    """The simulator as a `base.App` (also known as `mailgun_app`). `public_base_url` (default:
+    from the Host header) prefixes paging URLs. `retry_after` / `rate_limit_reset` set the
+    headers of the 429s produced by `scenario.throttle()`; `rate_limit_reset` is seconds from
+    now, or an absolute epoch if it is larger than 1e9."""
 
     def __init__(
         self,
@@ -237,26 +240,5 @@ def _method_not_allowed(request: Request) -> Reply:
     return text_reply(405, "Method Not Allowed")
 
 
-def mailgun_app(
-    scenario: MailgunScenario,
-    *,
-    api_key: str,
-    domain: str,
-    clock: Clock = time.time,
-    public_base_url: str | None = None,
-    retry_after: float | None = None,
-    rate_limit_reset: float | None = None,
-) -> MailgunApp:
-    """The simulator as a `base.App`. `public_base_url` (default: from the Host header)
-    prefixes paging URLs. `retry_after` / `rate_limit_reset` set the headers of the 429s
-    produced by `scenario.throttle()`; `rate_limit_reset` is seconds from now, or an
-    absolute epoch if it is larger than 1e9."""
-    return MailgunApp(
-        scenario,
-        api_key=api_key,
-        domain=domain,
-        clock=clock,
-        public_base_url=public_base_url,
-        retry_after=retry_after,
-        rate_limit_reset=rate_limit_reset,
-    )
+# The documented entry point; the class carries the parameters.
+mailgun_app = MailgunApp

@@ -70,7 +70,8 @@ def _route(path: str) -> tuple[str | None, dict[str, str]]:
 
 
 class SentryApp:
-    """The simulator as an App (Request -> Reply) for `SimulatorServer`."""
+    """The simulator as an App (Request -> Reply) for `SimulatorServer`, also known as
+    `sentry_app`. `forbidden_token` answers 403, as a token without `event:read` would."""
 
     def __init__(
         self,
@@ -264,24 +265,8 @@ class SentryApp:
         return json_reply(200, body)
 
 
-def sentry_app(
-    scenario: SentryScenario,
-    *,
-    token: str,
-    organization: str,
-    project: str,
-    project_id: str = "1",
-    clock: Clock = time.time,
-    rate_limit: tuple[int, float] | None = None,
-    public_base_url: str | None = None,
-    **options: Any,
-) -> SentryApp:
-    """The Sentry simulator as an App. `options`: forbidden_token, scopes, organization_id,
-    project_name, concurrent_limit, retention_days (see SentryApp)."""
-    return SentryApp(
-        scenario, token=token, organization=organization, project=project, project_id=project_id,
-        clock=clock, rate_limit=rate_limit, public_base_url=public_base_url, **options,
-    )  # fmt: skip
+# The documented entry point; the class carries the parameters.
+sentry_app = SentryApp
 
 
 def start_sentry(scenario: SentryScenario, **app_kwargs: Any) -> SimulatorServer:
