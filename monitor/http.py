@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -95,6 +96,10 @@ class HttpClient:
         self.clock = clock
         self._sleep = sleep
         self.session = requests.Session()
+        # What requests reads from the environment (proxies, NO_PROXY, a CA bundle) is read
+        # once per host here, not again for every request of a backfill's thousand pages.
+        self.session.trust_env = False
+        self._environment: dict[str, dict[str, Any]] = {}
         self.session.auth = auth
         self.session.headers.update(
             {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
@@ -149,7 +154,9 @@ class HttpClient:
     ) -> requests.Response:
         self.requests_made += 1
         started = time.monotonic()
-        response = self.session.request(method, url, params=params, timeout=self.policy.timeout, **kwargs)
+        response = self.session.request(
+            method, url, params=params, timeout=self.policy.timeout, **self._settings_for(url), **kwargs
+        )
         _ = response.content  # read the whole body here, so a truncated one is retried like a reset
         log.debug(
             "%s %s -> %s in %.3fs", method, response.url, response.status_code, time.monotonic() - started
@@ -180,6 +187,18 @@ class HttpClient:
             ) from None
         links = parse_link_header(response.headers.get("Link"))
         return Page(url=response.url, status=status, headers=response.headers, data=data, links=links)
+
+    def _settings_for(self, url: str) -> dict[str, Any]:
+        """The proxies and CA bundle requests would take from the environment for this host."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._environment:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            self._environment[origin] = {
+                "proxies": requests.utils.get_environ_proxies(origin),
+                "verify": bundle or True,
+            }
+        return self._environment[origin]
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         remaining = response.headers.get("X-Sentry-Rate-Limit-Remaining")

@@ -312,3 +312,42 @@ def test_the_secret_never_appears_in_debug_logs_or_error_text(
     assert caplog.records  # ... the client did log ...
     assert secret not in caplog.text  # ... but never the secret
     assert secret not in str(caught.value)
+
+
+# --- the environment: proxies ----------------------------------------------------------------
+
+
+def _proxy_env(monkeypatch: pytest.MonkeyPatch, proxy: str, no_proxy: str = "") -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", proxy)
+    monkeypatch.setenv("no_proxy", no_proxy)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+
+
+def test_requests_go_through_the_proxy_the_environment_names(
+    server: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _proxy_env(monkeypatch, server.base_url)
+    client = _client()
+    url = "http://sentry.example.invalid/api/0/issues/"
+
+    first, second = client.get_json(url), client.get_json(url + "?cursor=2")
+
+    assert first.data == PAYLOAD and second.data == PAYLOAD
+    # A proxy is asked for the absolute URL, every time (the environment is read once per host).
+    assert [logged.raw_path for logged in server.requests] == [url, url + "?cursor=2"]
+
+
+def test_no_proxy_sends_requests_for_its_hosts_directly(
+    server: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    _proxy_env(monkeypatch, dead_proxy, no_proxy="127.0.0.1,localhost")
+
+    page = _client().get_json(f"{server.base_url}/api/0/issues/")
+
+    assert page.data == PAYLOAD
+    assert [logged.raw_path for logged in server.requests] == ["/api/0/issues/"]

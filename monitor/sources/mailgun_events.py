@@ -10,9 +10,8 @@ repeats the window next time and the signal keys make the repeat harmless."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +23,7 @@ from monitor.settings import Settings
 from monitor.sources.mailgun_client import events_params, events_url, section, walk
 from monitor.sources.mailgun_parse import CURSOR, parse_events, poll_window, recipient_of
 from monitor.store.batch import SignalBatch
-from monitor.store.signals import SaveResult, get_cursor, save_signals
+from monitor.store.signals import SaveResult, get_cursor
 from monitor.timeutil import to_db
 
 log = logging.getLogger(__name__)
@@ -126,23 +125,6 @@ def bounced_addresses(db: Database, emails: Iterable[str | None]) -> set[str]:
         )
         found.update(row[0] for row in db.execute(sql, chunk).fetchall())
     return found
-
-
-def store_page(
-    db: Database,
-    signals: Sequence[Signal],
-    settings: Settings,
-    now: datetime,
-    *,
-    cursors: dict[str, str] | None = None,
-    also: Callable[[sqlite3.Connection], None] | None = None,
-) -> Tally:
-    """Store one page of signals, moving `cursors` and running `also` in the same
-    transaction; what was new, by category, and how much of it linked to a customer."""
-    extra = section(settings).public_domains
-    return tally(
-        signals, save_signals(db, signals, now=now, cursors=cursors, extra_public_domains=extra, also=also)
-    )
 
 
 def tally(signals: Sequence[Signal], result: SaveResult) -> Tally:

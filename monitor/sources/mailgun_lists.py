@@ -1,8 +1,9 @@
 """Reconciling the suppression lists (bounces, complaints, unsubscribes) with the `suppressions` table.
 
 The lists page alphabetically and have no date filter, so "what is new" can only be a diff
-against a full snapshot: each list is read to its end (1000 per page), every page's new or
-re-added entries are stored with their signals in one transaction, and only after a COMPLETE
+against a full snapshot: each list is read to its end (1000 per page), every page's entries
+are stored in the same transaction as their new or re-added signals (a few pages per
+transaction, `SignalBatch`), and only after a COMPLETE
 snapshot are the entries that disappeared recorded as removed (the address can receive mail
 again). A failed or cut-off snapshot never marks anything removed."""
 
@@ -12,7 +13,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,9 +24,10 @@ from monitor.http import HttpClient
 from monitor.models import Signal, normalize_email
 from monitor.settings import Settings
 from monitor.sources.mailgun_client import LIST_LIMIT, list_url, section, walk
-from monitor.sources.mailgun_events import Tally, store_page
+from monitor.sources.mailgun_events import Tally, tally
 from monitor.sources.mailgun_parse import LISTS, Entry, entry_to_signal, parse_entry
 from monitor.store import write_tx
+from monitor.store.batch import SignalBatch, Step
 from monitor.timeutil import to_db
 
 log = logging.getLogger(__name__)
@@ -117,31 +119,48 @@ def reconcile_lists(db: Database, client: HttpClient, settings: Settings, now: d
 def reconcile_list(
     db: Database, client: HttpClient, settings: Settings, name: str, now: datetime, stats: ListStats
 ) -> None:
-    seen = _Snapshot(db)
+    # A list's first snapshot (nothing of it on record) can neither re-add nor remove
+    # anything, so it skips the lookups and the snapshot table: all of it is new.
     backfill = not _has_entries(db, name)
+    seen = None if backfill else _Snapshot(db)
     url = list_url(section(settings), name)
-    for step in walk(client, url, {"limit": str(LIST_LIMIT)}, cap=MAX_LIST_PAGES, short_page_ends=True):
-        stats.pages += 1
-        entries: dict[str, Entry] = {}
-        for item in step.items:
-            try:
-                entry = parse_entry(name, item)
-            except ValueError as err:
-                stats.skipped += 1
-                log.warning("Mailgun %s list: skipped an entry (%s)", name, err)
-                # Still present on the list: it must not count as having disappeared.
-                norm = normalize_email(str(item.get("address") or "")) if isinstance(item, dict) else None
-                seen.add([norm] if norm else [])
-                continue
-            entries[entry.address_norm] = entry
-        seen.add(entries)
-        stats.entries[name] += len(entries)
-        _apply_page(db, settings, name, list(entries.values()), now, stats, backfill=backfill)
-    stats.removed += _mark_removed(db, name, now)
+    # Pages are written about 2,000 signals at a time (see `SignalBatch`); each page's entries
+    # go into the same transaction as its signals.
+    batch = SignalBatch(
+        db,
+        now=now,
+        extra_public_domains=section(settings).public_domains,
+        on_saved=lambda signals, result: stats.add(tally(signals, result)),
+    )
+    try:
+        for step in walk(client, url, {"limit": str(LIST_LIMIT)}, cap=MAX_LIST_PAGES, short_page_ends=True):
+            stats.pages += 1
+            entries: dict[str, Entry] = {}
+            for item in step.items:
+                try:
+                    entry = parse_entry(name, item)
+                except ValueError as err:
+                    stats.skipped += 1
+                    log.warning("Mailgun %s list: skipped an entry (%s)", name, err)
+                    # Still present on the list: it must not count as having disappeared.
+                    norm = normalize_email(str(item.get("address") or "")) if isinstance(item, dict) else None
+                    if seen is not None and norm:
+                        seen.add([norm])
+                    continue
+                entries[entry.address_norm] = entry
+            if seen is not None:
+                seen.add(entries)
+            stats.entries[name] += len(entries)
+            _add_page(db, batch, settings, name, list(entries.values()), now, stats, backfill=backfill)
+    finally:
+        batch.flush()  # the pages read so far, also when the snapshot stops early
+    if seen is not None:
+        stats.removed += _mark_removed(db, name, now)
 
 
-def _apply_page(
+def _add_page(
     db: Database,
+    batch: SignalBatch,
     settings: Settings,
     name: str,
     entries: Sequence[Entry],
@@ -150,15 +169,14 @@ def _apply_page(
     *,
     backfill: bool,
 ) -> None:
-    known = _known(db, name, [entry.address_norm for entry in entries])
+    known = {} if backfill else _known(db, name, [entry.address_norm for entry in entries])
     changed = [entry for entry in entries if _is_news(entry, known.get(entry.address_norm))]
     readded = sum(1 for entry in changed if entry.address_norm in known)
     stats.added += len(changed) - readded
     stats.readded += readded
     signals = [_signal(entry, settings, backfill) for entry in changed]
-    if name == "bounces" and signals:
-        stats.promoted += _promote_failed_deliveries(db, signals)
-    stats.add(store_page(db, signals, settings, now, also=_upsert(entries, now)))
+    promote = _promote_failed_deliveries(signals, stats) if name == "bounces" and signals else None
+    batch.add(signals, before=promote, also=_upsert(entries, now))
 
 
 def _signal(entry: Entry, settings: Settings, backfill: bool) -> Signal:
@@ -192,7 +210,7 @@ def _has_entries(db: Database, name: str) -> bool:
     return db.execute("SELECT 1 FROM suppressions WHERE list = ? LIMIT 1", [name]).fetchone() is not None
 
 
-def _upsert(entries: Sequence[Entry], now: datetime) -> Callable[[sqlite3.Connection], None]:
+def _upsert(entries: Sequence[Entry], now: datetime) -> Step:
     """Every entry of the page, seen now; runs inside the page's signal transaction."""
     seen_at = to_db(now)
     rows = [
@@ -206,9 +224,10 @@ def _upsert(entries: Sequence[Entry], now: datetime) -> Callable[[sqlite3.Connec
     return upsert
 
 
-def _promote_failed_deliveries(db: Database, bounces: Sequence[Signal]) -> int:
-    """Its own short transaction, before the page's: idempotent, so a crash between the two
-    leaves a bounce signal that the page's insert then finds and ignores."""
+def _promote_failed_deliveries(bounces: Sequence[Signal], stats: ListStats) -> Step:
+    """A step ahead of the page's insert, in its transaction: each earlier permanent failure to
+    an address now on the bounce list becomes that bounce, so the insert then finds the bounce
+    stored and ignores it."""
     params = [
         {
             "key": s.key,
@@ -218,8 +237,11 @@ def _promote_failed_deliveries(db: Database, bounces: Sequence[Signal]) -> int:
         }
         for s in bounces
     ]
-    with write_tx(db) as conn:  # one prepared statement for the page: 1,000 bounces per page
-        return max(conn.executemany(PROMOTE_FAILED_DELIVERY, params).rowcount, 0)
+
+    def promote(conn: sqlite3.Connection) -> None:  # one prepared statement for the page
+        stats.promoted += max(conn.executemany(PROMOTE_FAILED_DELIVERY, params).rowcount, 0)
+
+    return promote
 
 
 class _Snapshot:

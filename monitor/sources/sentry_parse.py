@@ -3,7 +3,10 @@ the sentences for permanent errors. No I/O and no clock: `now` is always a param
 
 Wire facts relied on (see the Sentry API reference): ids are strings; `lifetime.count` is a
 string; timestamps are ISO-8601 UTC with or without fractions; `user` may be null and any of
-its keys null or missing; `tags` is a list of `{key, value}` or, on old servers, a dict."""
+its keys null or missing; `tags` is a list of `{key, value}` or, on old servers, a dict.
+
+Wire objects are tested with `isinstance(x, dict)`: JSON objects always decode to dict, and
+the exact test costs a fraction of the `Mapping` ABC's (a backfill makes a million of them)."""
 
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class IssueRef:
 
 def issue_ref(item: Any) -> IssueRef:
     """An element of the organization issue list. Raises SourceError when it has no id."""
-    if not isinstance(item, Mapping) or item.get("id") in (None, ""):
+    if not isinstance(item, dict) or item.get("id") in (None, ""):
         raise SourceError("Sentry sent an issue without an id; the poll stopped before storing it.")
     metadata = _mapping(item.get("metadata"))
     lifetime = _mapping(item.get("lifetime"))
@@ -153,11 +156,11 @@ def next_request(page: Page, request: Request, rows: int, base_url: str) -> Requ
 def tags_of(event: Mapping[str, Any]) -> dict[str, str]:
     """An event's tags as a dict, from a list of {key, value} or (old servers) a dict."""
     tags = event.get("tags")
-    if isinstance(tags, Mapping):
+    if isinstance(tags, dict):
         return {str(k): _text(v) for k, v in tags.items()}
     out: dict[str, str] = {}
     for tag in tags if isinstance(tags, list) else []:
-        if isinstance(tag, Mapping) and tag.get("key") is not None:
+        if isinstance(tag, dict) and tag.get("key") is not None:
             out[str(tag["key"])] = _text(tag.get("value"))
         elif isinstance(tag, list | tuple) and len(tag) == 2:
             out[str(tag[0])] = _text(tag[1])
@@ -183,7 +186,7 @@ def event_permalink(issue: IssueRef, event_id: str, settings: SentrySettings) ->
 
 def event_key(event: Any) -> str | None:
     """The dedup key (eventID), or None for something that is not an event."""
-    if not isinstance(event, Mapping):
+    if not isinstance(event, dict):
         return None
     key = event.get("eventID") or event.get("id")
     return str(key) if key else None
@@ -274,7 +277,7 @@ def _detail(body: str) -> str:
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:

@@ -46,15 +46,23 @@ class SignalBatch:
         self.extra_public_domains = tuple(extra_public_domains)
         self._signals: list[Signal] = []
         self._cursors: dict[str, str] = {}
+        self._before: list[Step] = []
         self._steps: list[Step] = []
 
     def add(
-        self, signals: Sequence[Signal], *, cursors: Mapping[str, str] | None = None, also: Step | None = None
+        self,
+        signals: Sequence[Signal],
+        *,
+        cursors: Mapping[str, str] | None = None,
+        before: Step | None = None,
+        also: Step | None = None,
     ) -> None:
-        """One page: its signals, the cursors it moves and its own bookkeeping (run in the same
-        transaction as its rows, after them)."""
+        """One page: its signals, the cursors it moves and its own bookkeeping, run in the same
+        transaction as its rows: `before` ahead of them, `also` after them."""
         self._signals.extend(signals)
         self._cursors.update(cursors or {})
+        if before is not None:
+            self._before.append(before)
         if also is not None:
             self._steps.append(also)
         if len(self._signals) >= self.max_rows:
@@ -63,16 +71,20 @@ class SignalBatch:
     def flush(self) -> None:
         """Write what is gathered, in one transaction. Taken before writing, so a failed write
         is not attempted twice by a `finally`."""
-        if not (self._signals or self._cursors or self._steps):
+        if not (self._signals or self._cursors or self._before or self._steps):
             return
-        signals, cursors, steps = self._signals, self._cursors, self._steps
-        self._signals, self._cursors, self._steps = [], {}, []
-
-        def also(conn: sqlite3.Connection) -> None:
-            for step in steps:
-                step(conn)
-
+        signals, cursors, before, steps = self._signals, self._cursors, self._before, self._steps
+        self._signals, self._cursors, self._before, self._steps = [], {}, [], []
         result = save_signals(self.db, signals, now=self.now, cursors=cursors,
-                              extra_public_domains=self.extra_public_domains, also=also)  # fmt: skip
+                              extra_public_domains=self.extra_public_domains,
+                              before=_in_order(before), also=_in_order(steps))  # fmt: skip
         if self.on_saved is not None:
             self.on_saved(signals, result)
+
+
+def _in_order(steps: Sequence[Step]) -> Step:
+    def run(conn: sqlite3.Connection) -> None:
+        for step in steps:
+            step(conn)
+
+    return run

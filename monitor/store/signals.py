@@ -13,7 +13,7 @@ from functools import lru_cache
 from sqlite_utils import Database
 
 from monitor.linking import LINK_LEARNED_BY_EMAIL, LINK_STEPS, UNLINK_WEAK, public_domains
-from monitor.models import Signal, email_domain, normalize_email
+from monitor.models import Signal, normalize_email
 from monitor.store import write_tx
 from monitor.store.customers import remember_seen_rows, seen_row
 from monitor.timeutil import to_db
@@ -46,6 +46,8 @@ class SaveResult:
 
 def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
     norm = normalize_email(signal.email)
+    # As email_domain(norm), without normalizing a second time.
+    domain = norm.rpartition("@")[2] or None if norm and "@" in norm else None
     return (
         signal.source,
         signal.key,
@@ -58,7 +60,7 @@ def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
         signal.customer_ref,
         signal.email,
         norm,
-        email_domain(norm),
+        domain,
         signal.name,
         signal.action,
         _encode_detail(signal.detail),
@@ -72,12 +74,14 @@ def save_signals(
     now: datetime,
     cursors: Mapping[str, str] | None = None,
     extra_public_domains: Iterable[str] = (),
+    before: Callable[[sqlite3.Connection], None] | None = None,
     also: Callable[[sqlite3.Connection], None] | None = None,
 ) -> SaveResult:
     """Store pages of signals, learn customers seen in them, link the new ones and move the
     cursors: all in one transaction, so a crash repeats at most these pages and loses nothing.
-    `also` runs last inside the same transaction (a source's own bookkeeping, e.g. which
-    Sentry issues were read in full). The work is proportional to the page, never to what is
+    `before` runs first and `also` last inside the same transaction (a source's own
+    bookkeeping: which stored signals the new ones replace, which Sentry issues were read in
+    full). The work is proportional to the page, never to what is
     stored already: one prepared statement per kind of row, linking limited to the page."""
     stored_at = to_db(now)
     rows = [signal_row(signal, stored_at) for signal in signals]
@@ -88,6 +92,8 @@ def save_signals(
     new_keys: frozenset[str] = frozenset()
     linked_keys: frozenset[str] = frozenset()
     with write_tx(db) as conn:
+        if before is not None:
+            before(conn)
         # SQLite gives a new row the largest rowid + 1, so what this insert adds has an id above
         # the current maximum: linking looks at this page only, however much is stored.
         after_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM signals").fetchone()[0]
