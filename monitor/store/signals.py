@@ -63,7 +63,7 @@ def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
         domain,
         signal.name,
         signal.action,
-        _encode_detail(signal.detail),
+        _encode_detail(signal.detail if isinstance(signal.detail, dict) else dict(signal.detail)),
     )
 
 
