@@ -87,7 +87,7 @@ def _customer(values: dict[str, Any], line: int) -> Customer | BadRow:
 
 def _csv_customer(row: list[str], at: dict[str, int], line: int) -> Customer | BadRow:
     """A CSV row, whose fields are always text, as a Customer. Run once per row of the file, so
-    written out field by field (a generator over the names costs a tenth of the import)."""
+    written out field by field (a generator over the names costs several percent of the import)."""
     first = row[at["first_name"]].strip() if "first_name" in at else ""
     last = row[at["last_name"]].strip() if "last_name" in at else ""
     company = row[at["company"]].strip() if "company" in at else ""
