@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -351,3 +352,17 @@ def test_no_proxy_sends_requests_for_its_hosts_directly(
 
     assert page.data == PAYLOAD
     assert [logged.raw_path for logged in server.requests] == ["/api/0/issues/"]
+
+
+def test_a_netrc_entry_for_the_host_does_not_replace_the_token(
+    server: SimulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = _client(headers={"Authorization": f"Bearer {TOKEN}"})
+
+    client.get_json(f"{server.base_url}/api/0/issues/")
+
+    assert server.requests[0].headers.get("authorization") == f"Bearer {TOKEN}"
