@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +168,36 @@ def test_list_entries_link_like_events(config: Path) -> None:
     assert signals[f"complaint:carl@acme.example:{DAY}"]["match"] == "domain"
     assert signals[f"unsubscribe:stranger@gmail.com:{DAY}"]["customer_id"] is None
     assert datetime.fromisoformat(signals[f"bounce:jane@acme.example:{DAY}"]["occurred_at"]).tzinfo == UTC
+
+
+def test_a_first_snapshot_stopped_part_way_keeps_its_pages_and_the_next_completes_it(
+    config: Path, scenario: MailgunScenario
+) -> None:
+    for n in range(2500):
+        scenario.add_bounce(f"user{n:04d}@example.org", created_at=NOW)
+    app = app_for(config)
+    stop = threading.Event()
+    client = fast_client(app, stop=stop)
+    read = client.get_json
+
+    def read_then_stop(url: str, params: Any = None) -> Any:
+        page = read(url, params)
+        if url.endswith(BOUNCES):  # a stop (SIGTERM) arrives while the first page is read
+            stop.set()
+        return page
+
+    client.get_json = read_then_stop  # type: ignore[method-assign]
+    first = run_job(app, "reconcile-mailgun", NOW, lambda a, n: reconcile_job(a, n, client=client))
+
+    assert first.stopped
+    db = config.parent / "monitor.db"
+    bounces = [row for (name, _), row in suppressions(db).items() if name == "bounces"]
+    # The page read is stored with its signals, although a batch holds up to 2,000 entries.
+    assert len(bounces) == 1000 and all(row["removed_at"] is None for row in bounces)
+    assert len(stored(db, "s.category = 'bounce'")) == 1000
+
+    second = reconcile(config, NOW + timedelta(hours=1))
+
+    assert second.ok, second.error
+    assert (second.counts["bounces"], second.counts["added"], second.counts["removed"]) == (2502, 1504, 0)
+    assert len(stored(db, "s.category = 'bounce'")) == 2502
