@@ -23,10 +23,11 @@ from monitor.models import Customer, Signal
 from monitor.render import render_html
 from monitor.sample import build_sample
 from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store.customers import customer_row, upsert_imported
 from monitor.store.digest import digest_input
 from monitor.store.runs import record_finish, record_start
 from monitor.store.signals import save_signals
+from monitor.timeutil import to_db
 
 work = Path(sys.argv[1])
 (work / "schedules.toml").write_text(
@@ -43,7 +44,7 @@ now = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 sample = build_sample(today)
 with write_tx(db) as conn:
     upsert_imported(
-        conn, [imported_row(Customer(c.id, c.email, c.first_name, c.last_name, c.company), now) for c in sample.customers]
+        conn, [customer_row(Customer(c.id, c.email, c.first_name, c.last_name, c.company), to_db(now)) for c in sample.customers]
     )
 CATEGORY = {"4101": "address_or_card", "4102": "address_or_card", "4103": "address_or_card",
             "4104": "expired_subscription", "4105": "other_purchase_error", "4106": "other_purchase_error"}

@@ -23,9 +23,9 @@ from sqlite_utils import Database
 from monitor.config import load_settings
 from monitor.models import Customer, Signal
 from monitor.settings import Settings
-from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store import open_db
 from monitor.store.signals import save_signals
+from tests.store_helpers import save_customers
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the morning after DAY, when the digest goes out
 DAY = date(2026, 11, 23)
@@ -62,8 +62,7 @@ def new_db(settings: Settings) -> Database:
 
 
 def add_customers(db: Database, *customers: Customer) -> None:
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(customer, NOW) for customer in customers])
+    save_customers(db, customers, NOW)
 
 
 def sentry(

@@ -11,9 +11,9 @@ from click.testing import CliRunner, Result
 
 from monitor.cli import main
 from monitor.models import Customer, Signal
-from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store import open_db
 from monitor.store.signals import save_signals
+from tests.store_helpers import save_customers
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 EXTRA = """
@@ -56,8 +56,7 @@ def _bounce(key: str, email: str, hours: float) -> Signal:
 def config(write_config) -> Path:  # type: ignore[no-untyped-def]
     path: Path = write_config(EXTRA)
     db = open_db(path.parent / "monitor.db")
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(customer, NOW) for customer in CUSTOMERS])
+    save_customers(db, CUSTOMERS, NOW)
     signals = [
         _sentry("e1", 30, customer_ref="48213"),
         _sentry("e2", 2, customer_ref="48213", title="<b>Card</b> declined", category="address_or_card"),

@@ -11,10 +11,10 @@ from monitor.cli import main
 from monitor.config import load_settings
 from monitor.models import Customer, Signal
 from monitor.retention import purge
-from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store import open_db
 from monitor.store.signals import count_signals, save_signals
 from tests.conftest import BASE_CONFIG
+from tests.store_helpers import save_customers
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 THIRTY_DAYS = BASE_CONFIG.replace("[monitor]", "[monitor]\nretention_days = 30")
@@ -41,8 +41,7 @@ def test_purge_deletes_old_signals_and_seen_customers_but_keeps_the_imported_dir
         write_config(base=BASE_CONFIG.replace("[monitor]", "[monitor]\nretention_days = 30"))
     )
     db = open_db(settings.monitor.database)
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(Customer("1", "jane@acme.example", "Jane", "Doe"), NOW)])
+    save_customers(db, [Customer("1", "jane@acme.example", "Jane", "Doe")], NOW)
     save_signals(db, [_signal("old-imported", 45, customer_ref="1")], now=NOW - timedelta(days=45))
     save_signals(
         db, [_signal("old-seen", 40, customer_ref="77", email="x@y.example")], now=NOW - timedelta(days=40)

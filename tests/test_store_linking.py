@@ -11,9 +11,10 @@ from sqlite_utils import Database
 
 from monitor.customers import import_customers
 from monitor.models import Customer, Signal
-from monitor.store import open_db, write_tx
-from monitor.store.customers import get_customer, imported_row, upsert_imported
+from monitor.store import open_db
+from monitor.store.customers import get_customer
 from monitor.store.signals import save_signals
+from tests.store_helpers import save_customers
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -24,8 +25,7 @@ def db(tmp_path: Path) -> Database:
 
 
 def _import(db: Database, *customers: Customer) -> None:
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(c, NOW) for c in customers])
+    save_customers(db, customers, NOW)
 
 
 def _signal(key: str, *, ref: str | None = None, email: str | None = None, name: str | None = None) -> Signal:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlite_utils import Database
 
 from monitor.models import Customer, email_domain, normalize_email
-from monitor.timeutil import to_db
 
 # The import is the source of truth: it overwrites every column it carries.
 UPSERT_IMPORTED = """
@@ -41,13 +39,9 @@ WHERE (NULLIF(customers.email, '') IS NULL AND excluded.email IS NOT NULL)
 """
 
 
-def imported_row(customer: Customer, now: datetime) -> tuple[str | None, ...]:
-    """The parameters of UPSERT_IMPORTED for one customer."""
-    return customer_row(customer, to_db(now))
-
-
 def customer_row(customer: Customer, updated_at: str) -> tuple[str | None, ...]:
-    """As `imported_row`, with the time already in database form (a bulk import formats it once)."""
+    """The parameters of UPSERT_IMPORTED for one customer; the time already in database form
+    (a bulk import formats it once)."""
     email = customer.email.strip()
     norm = email.lower() or None
     return (

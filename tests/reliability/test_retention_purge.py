@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.models import Customer, Signal
-from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store import open_db
 from monitor.store.signals import save_signals
 from tests.reliability.helpers import run_monitor
+from tests.store_helpers import save_customers
 
 OLD_EMAIL = "purge-me-7c1e@old-customer.example"
 OLD_NAME = "Purgeable Person 7c1e"
@@ -20,8 +20,7 @@ KEPT_EMAIL = "directory-3b9d@acme.example"  # an imported customer: the operator
 
 def _seed(database: Path, now: datetime) -> None:
     db = open_db(database)
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(Customer("48213", KEPT_EMAIL, "Jane", "Doe", "Acme"), now)])
+    save_customers(db, [Customer("48213", KEPT_EMAIL, "Jane", "Doe", "Acme")], now)
     old = now - timedelta(days=120)
     signals = [
         Signal(

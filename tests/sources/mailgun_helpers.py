@@ -18,8 +18,8 @@ from monitor.models import Customer
 from monitor.secrets import Secret
 from monitor.simulators.mailgun import DEFAULT_DOMAIN, MailgunScenario, MailgunServer, start_mailgun
 from monitor.sources.mailgun import mailgun_client
-from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store import open_db
+from tests.store_helpers import save_customers_at
 
 KEY = "key-test-0123456789abcdef"
 DOMAIN = DEFAULT_DOMAIN
@@ -92,10 +92,7 @@ def mailgun_config(base_url: str, domain: str = DOMAIN, extra: str = "") -> str:
 
 
 def import_customers(db_path: Path, customers: list[Customer] = CUSTOMERS) -> None:
-    db = open_db(db_path)
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(customer, NOW) for customer in customers])
-    db.close()
+    save_customers_at(db_path, customers, NOW)
 
 
 @pytest.fixture(name="scenario")

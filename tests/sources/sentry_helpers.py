@@ -20,8 +20,8 @@ from monitor.models import Customer
 from monitor.simulators.base import SimulatorServer
 from monitor.simulators.sentry import SentryScenario, start_sentry
 from monitor.sources.sentry import sentry_client
-from monitor.store import open_db, write_tx
-from monitor.store.customers import imported_row, upsert_imported
+from monitor.store import open_db
+from tests.store_helpers import save_customers_at
 
 TOKEN = "sntryu_test_token_0123456789"
 FORBIDDEN = "sntryu_forbidden_token_9876543"
@@ -105,10 +105,7 @@ def sentry_config(base_url: str, organization: str = ORG, extra: str = "") -> st
 
 
 def import_customers(db_path: Path, customers: list[Customer] = CUSTOMERS) -> None:
-    db = open_db(db_path)
-    with write_tx(db) as conn:
-        upsert_imported(conn, [imported_row(customer, NOW) for customer in customers])
-    db.close()
+    save_customers_at(db_path, customers, NOW)
 
 
 @pytest.fixture(name="scenario")
