@@ -55,7 +55,7 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as err:
             reasons = {r: _reason(code, text) for r, (code, text) in err.recipients.items()}
             raise DeliveryError(
-                f"The SMTP server {self.where} refused every recipient: {_listing(reasons)}."
+                f"The SMTP server {self.where} refused every recipient: {listing(reasons)}."
             ) from None
         except smtplib.SMTPException as err:
             raise DeliveryError(self._explain(err)) from None
@@ -212,5 +212,5 @@ def _reason(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(message.split())}".strip()
 
 
-def _listing(reasons: dict[str, str]) -> str:
+def listing(reasons: dict[str, str]) -> str:
     return "; ".join(f"{recipient} ({reason})" for recipient, reason in sorted(reasons.items()))

@@ -175,9 +175,9 @@ def _customer(
     customer_id: str, rows: list[SignalRow], inp: DigestInput, settings: Settings
 ) -> tuple[dict[str, Any], float]:
     groups = _groups(rows, _customer_key)
-    latest = max(rows, key=_recency_key)
-    strongest = max(rows, key=lambda row: (row.confidence, row.match or ""))
     recent_first = sorted(rows, key=_recency_key, reverse=True)
+    latest = recent_first[0]  # what max() would pick: the sort is stable
+    strongest = max(rows, key=lambda row: (row.confidence, row.match or ""))
     email = latest.customer_email or next((r.email for r in recent_first if r.email), None)
     name = latest.customer_name or next((r.name for r in recent_first if r.name), None)
     exact = score(rows, inp.window)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.delivery import Transport, transport_for
+from monitor.delivery import Transport, listing, transport_for
 from monitor.digest import build_digest, is_quiet
 from monitor.errors import AlreadySentError, DeliveryError, MonitorError
 from monitor.jobs import JobResult
@@ -151,8 +151,7 @@ def _deliver_one(
     if not refused:
         return delivered, ""
     release(db, day, entry, list(refused))
-    reasons = "; ".join(f"{r} ({why})" for r, why in sorted(refused.items()))
-    return delivered, f"The {transport.name} server refused {reasons}."
+    return delivered, f"The {transport.name} server refused {listing(refused)}."
 
 
 def _purge_after_send(app: AppContext, now: datetime) -> None:

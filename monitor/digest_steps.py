@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from monitor.models import MAIL_CATEGORIES, PURCHASE_CATEGORIES
+from monitor.models import MAIL_CATEGORIES, PURCHASE_CATEGORIES, email_domain
 from monitor.settings import Settings
 from monitor.urlparts import quote_part
 
@@ -46,7 +46,7 @@ def next_steps(
     """Concrete next steps with their links: where to look next for this customer."""
     steps: list[dict[str, str]] = []
     if strongest.match == "domain":
-        domain = (strongest.email_norm or "").rpartition("@")[2]
+        domain = email_domain(strongest.email_norm) or ""
         steps.append(
             {
                 "text": f"Weak match by the company domain {domain}: make sure this is the right "

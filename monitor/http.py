@@ -183,7 +183,7 @@ class HttpClient:
         except ValueError:
             kind = "an HTML page" if body.lstrip().startswith("<") else "malformed JSON"
             raise SourceError(
-                f"{self.name} answered {kind} instead of JSON at {_short(response.url)}."
+                f"{self.name} answered {kind} instead of JSON at {short_url(response.url)}."
             ) from None
         links = parse_link_header(response.headers.get("Link"))
         return Page(url=response.url, status=status, headers=response.headers, data=data, links=links)
@@ -277,5 +277,6 @@ def _after(tries: int) -> str:
     return f" after {tries} tries" if tries > 1 else ""
 
 
-def _short(url: str) -> str:
+def short_url(url: str) -> str:
+    """A URL cut to a length an error sentence can carry."""
     return url if len(url) <= 120 else url[:117] + "..."

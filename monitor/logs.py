@@ -23,10 +23,7 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.values:
-            message = record.getMessage()
-            for value in self.values:
-                message = message.replace(value, "**********")
-            record.msg, record.args = message, None
+            record.msg, record.args = self.mask(record.getMessage()), None
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self.mask(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None

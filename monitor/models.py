@@ -12,7 +12,6 @@ from types import MappingProxyType
 from typing import Literal, NamedTuple
 
 Source = Literal["sentry", "mailgun"]
-Match = Literal["customer_id", "email", "domain"]
 
 # Categories are part of the public interface (interface.md).
 PURCHASE_CATEGORIES = ("address_or_card", "expired_subscription", "other_purchase_error")

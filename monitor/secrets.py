@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-SECRET_NAMES = ("SENTRY_AUTH_TOKEN", "MAILGUN_API_KEY", "SMTP_PASSWORD")
-
 
 class Secret:
     __slots__ = ("_value",)

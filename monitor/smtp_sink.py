@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -53,7 +50,3 @@ class SmtpSink:
     def raw_messages(self) -> list[tuple[list[str], bytes]]:
         with self._keeper.lock:
             return list(self._keeper.messages)
-
-    def parsed(self) -> list[EmailMessage]:
-        parser = BytesParser(policy=policy.default)
-        return [parser.parsebytes(raw) for _rcpt, raw in self.raw_messages]  # type: ignore[misc]

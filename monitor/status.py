@@ -22,10 +22,10 @@ from sqlite_utils import Database
 from monitor.config import job_schedules, job_settings
 from monitor.schedule import job_trigger, missed_since, next_fire
 from monitor.settings import Settings
+from monitor.store.digest import SOURCE_JOBS
 from monitor.store.runs import RunRecord, failing_since, last_run
+from monitor.store.signals import count_signals
 from monitor.timeutil import from_db, to_public
-
-SOURCE_JOBS = {"sentry": "poll-sentry", "mailgun": "poll-mailgun"}
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _job_status(
         next_due=next_fire(trigger, now),
         missed=missed,
         overdue=job_health(missed, grace, now),
-        failing_since=failing_since(db, name),
+        failing_since=failing_since(db, name, success),
     )
 
 
@@ -140,15 +140,14 @@ def _source_status(settings: Settings, db: Database, name: str) -> SourceStatus:
     job = SOURCE_JOBS[name]
     success = last_run(db, job, "ok")
     failure = last_run(db, job, "failed")
-    row = db.execute("SELECT COUNT(*) FROM signals WHERE source = ?", (name,)).fetchone()
     return SourceStatus(
         name=name,
         configured=getattr(settings, name) is not None,
         last_success=success.finished_at if success else None,
         last_error=failure.error if failure else None,
         last_error_at=failure.finished_at if failure else None,
-        failing_since=failing_since(db, job),
-        signals=int(row[0]),
+        failing_since=failing_since(db, job, success),
+        signals=count_signals(db, name),
     )
 
 

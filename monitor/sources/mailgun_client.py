@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from monitor.errors import ConfigError, SourceError
-from monitor.http import Explain, HttpClient, Page, RetryPolicy
+from monitor.http import Explain, HttpClient, Page, RetryPolicy, short_url
 from monitor.secrets import missing_secret_reason
 from monitor.settings import MailgunSettings, Settings
 
@@ -145,12 +145,12 @@ def walk(
         last = not items or following is None or short
         if not last and (following in followed or following == page.url):
             raise SourceError(
-                f"Mailgun's paging.next repeats a page already read ({_short(str(following))}); "
+                f"Mailgun's paging.next repeats a page already read ({short_url(str(following))}); "
                 "stopped so the run cannot loop. The next run starts again."
             )
         if not last and number == cap:
             raise SourceError(
-                f"Mailgun listed more than {cap} pages at {_short(url)}; stopped at the page cap."
+                f"Mailgun listed more than {cap} pages at {short_url(url)}; stopped at the page cap."
             )
         yield Step(items, last, page.url)
         if last or following is None:
@@ -162,7 +162,7 @@ def walk(
 def _items_and_next(page: Page) -> tuple[list[Any], str | None]:
     data = page.data
     if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
-        raise SourceError(f"Mailgun answered a page without an items list at {_short(page.url)}.")
+        raise SourceError(f"Mailgun answered a page without an items list at {short_url(page.url)}.")
     paging = data.get("paging")
     following = paging.get("next") if isinstance(paging, Mapping) else None
     return data["items"], following if isinstance(following, str) and following.strip() else None
@@ -196,7 +196,3 @@ def delete_entry(client: HttpClient, mailgun: MailgunSettings, list_name: str, e
     data = page.data
     message = data.get("message") if isinstance(data, Mapping) else None
     return str(message) if message else "removed"
-
-
-def _short(url: str) -> str:
-    return url if len(url) <= 120 else url[:117] + "..."

@@ -83,7 +83,6 @@ class PollStats:
     new_events: int = 0
     categories: Counter[str] = field(default_factory=Counter)  # of the new events
     linked: int = 0  # new purchase errors linked to a customer
-    first_poll: bool = False
 
     @property
     def purchase_errors(self) -> int:
@@ -150,7 +149,7 @@ def poll(
     committing every page read so far; the cursor then stays where it was."""
     sentry = _section(settings)
     cursor = get_cursor(db, CURSOR)
-    stats = PollStats(window=poll_window(cursor, now, sentry), first_poll=cursor is None)
+    stats = PollStats(window=poll_window(cursor, now, sentry))
     before = client.requests_made
     try:
         issues = _list_issues(client, sentry, stats)

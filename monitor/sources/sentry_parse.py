@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from monitor.classify import ErrorText, Rule, action_for, classify
 from monitor.errors import SourceError
@@ -23,6 +23,7 @@ from monitor.http import Explain, Page
 from monitor.models import Signal
 from monitor.settings import SentrySettings
 from monitor.timeutil import parse_iso
+from monitor.urlparts import quote_part
 
 CURSOR = "sentry"  # the cursors row: the end of the last window read in full
 PAGE_SIZE = 100  # Sentry's maximum for both list endpoints
@@ -102,7 +103,7 @@ def api_time(moment: datetime) -> str:
 
 
 def _api(settings: SentrySettings) -> str:
-    return f"{settings.base_url}/api/0/organizations/{quote(settings.organization, safe='')}"
+    return f"{settings.base_url}/api/0/organizations/{quote_part(settings.organization)}"
 
 
 def issues_request(settings: SentrySettings, start: datetime, end: datetime) -> Request:
@@ -126,7 +127,7 @@ def events_request(settings: SentrySettings, issue_id: str, start: datetime, end
     params: dict[str, Any] = {"start": api_time(start), "end": api_time(end), "per_page": PAGE_SIZE}
     if settings.environment:
         params["environment"] = settings.environment
-    return f"{_api(settings)}/issues/{quote(issue_id, safe='')}/events/", params
+    return f"{_api(settings)}/issues/{quote_part(issue_id)}/events/", params
 
 
 def next_request(page: Page, request: Request, rows: int, base_url: str) -> Request | None:

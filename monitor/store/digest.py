@@ -130,7 +130,7 @@ def source_runs(db: Database, settings: Settings) -> list[SourceRuns]:
                 last_success=success.finished_at if success else None,
                 last_outcome=last.outcome if last else None,
                 last_error=last.error if last else None,
-                failing_since=failing_since(db, job) if last and last.outcome == "failed" else None,
+                failing_since=failing_since(db, job, success) if last and last.outcome == "failed" else None,
             )
         )
     return found

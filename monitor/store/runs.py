@@ -89,9 +89,9 @@ def last_run(db: Database, job: str, outcome: str | None = None) -> RunRecord | 
     return _record(rows[0]) if rows else None
 
 
-def failing_since(db: Database, job: str) -> datetime | None:
-    """When the current run of failures began; None when the last finished run succeeded."""
-    last_ok = last_run(db, job, "ok")
+def failing_since(db: Database, job: str, last_ok: RunRecord | None) -> datetime | None:
+    """When the current run of failures began; None when the last finished run succeeded.
+    `last_ok` is the job's last successful run, which callers have already read."""
     params: list[object] = [job]
     where = "job = ? AND outcome = 'failed'"
     if last_ok and last_ok.finished_at:
