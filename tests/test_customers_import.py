@@ -214,3 +214,12 @@ def test_a_200k_row_file_imports_fully_in_little_memory(db: Database, tmp_path: 
     assert (result.imported, result.bad_total) == (rows, 0)
     assert count_customers(db) == rows
     assert peak < 30 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB: the import does not stream"
+
+
+def test_config_is_taken_after_the_group_name_too(runner: CliRunner, write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = write_config()
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text("id,email\n1,jane@acme.example\n")
+    result = runner.invoke(main, ["customers", "--config", str(config), "import", str(csv_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "monitor.db").exists()

@@ -15,6 +15,7 @@ SHOWN_BAD_ROWS = 50
 
 
 @click.group("customers")
+@common_options
 def customers() -> None:
     """The customer directory that signals are linked to."""
 

@@ -22,6 +22,7 @@ CAUTION = {
 
 
 @click.group("suppressions")
+@common_options
 def suppressions() -> None:
     """Mailgun's suppression lists (bounces, complaints, unsubscribes) of the sending domain.
 
