@@ -331,9 +331,10 @@ def test_a_suspend_is_noticed_by_the_wall_clock_running_ahead() -> None:
 
 def test_after_a_suspend_a_missed_poll_runs_once(app: AppContext) -> None:
     now = datetime.now(UTC)
+    # The other jobs succeeded just now, so no fire of theirs (e.g. at hh:00) lies in between.
     for job in ("poll-sentry", "poll-mailgun", "reconcile-mailgun"):
-        _succeeded(app, job, now - (timedelta(hours=3) if job == "poll-sentry" else timedelta(seconds=30)))
-    _succeeded(app, "digest", now - timedelta(seconds=30))
+        _succeeded(app, job, now - timedelta(hours=3) if job == "poll-sentry" else now)
+    _succeeded(app, "digest", now)
     wall, mono = [1_000_000.0], [500.0]
     watch = ClockWatch(wall=lambda: wall[0], monotonic=lambda: mono[0])
     polls = {name: Recorder() for name in ("poll-sentry", "poll-mailgun", "reconcile-mailgun")}
