@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check monitor tests benchmarks
 	$(BIN)/ruff format --check monitor tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format monitor tests benchmarks

@@ -17,9 +17,9 @@ from typing import Any
 
 from benchmarks import Run, Scale, measure, progress, versus
 from benchmarks.data import write_customers_csv
-from monitor.customers import import_customers
+from monitor.core.timeutil import to_db
 from monitor.store import open_db
-from monitor.timeutil import to_db
+from monitor.store.customer_import import import_customers
 
 TARGET = 1.5
 INSERT = "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?)"

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from monitor.core.timeutil import to_db
 from monitor.simulators.mailgun import MailgunScenario
 from monitor.simulators.sentry import SentryScenario
-from monitor.timeutil import to_db
 
 FIRST_ID = 100_000
 SPAN = timedelta(days=6) - timedelta(hours=3)  # where events fall, ending 3 hours before now

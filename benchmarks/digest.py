@@ -22,14 +22,14 @@ from sqlite_utils import Database
 
 from benchmarks import Run, Scale, measure, progress, timed, versus
 from benchmarks.data import customer_email, customer_id, insert_customers
-from monitor.digest import build_digest
-from monitor.models import Signal
-from monitor.render import render_html, render_json, render_text
-from monitor.settings import DigestSettings, MailgunSettings, MonitorSettings, SentrySettings, Settings
+from monitor.config.settings import DigestSettings, MailgunSettings, MonitorSettings, SentrySettings, Settings
+from monitor.core.models import Signal
+from monitor.core.timeutil import day_window, to_db
+from monitor.digest.build import build_digest
+from monitor.digest.render import render_html, render_json, render_text
 from monitor.store import open_db
 from monitor.store.digest import digest_input
 from monitor.store.signals import save_signals
-from monitor.timeutil import day_window, to_db
 
 TARGET = 1.5
 DAY = date(2026, 11, 23)

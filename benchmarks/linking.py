@@ -20,9 +20,9 @@ from typing import Any
 
 from benchmarks import Run, Scale, measure, progress, timed, versus
 from benchmarks.data import customer_email, customer_id, insert_customers
+from monitor.core.timeutil import to_db
 from monitor.store import open_db
 from monitor.store.signals import INSERT_SIGNAL, relink_all
-from monitor.timeutil import to_db
 
 TARGET = 1.5
 FLOOR_JOIN = """

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.settings import MailgunSettings, Settings
+from monitor.config.settings import MailgunSettings, Settings
+from monitor.poll.mailgun import mailgun_client, poll_events, reconcile_lists
 from monitor.simulators.mailgun import MailgunScenario, start_mailgun
-from monitor.sources.mailgun import mailgun_client, poll_events, reconcile_lists
 from monitor.store import open_db
 
 KEY = "key-benchmark"

@@ -15,10 +15,10 @@ from typing import Any
 from benchmarks import Scale, cpu_timed, figure, progress, ratio
 from benchmarks.floors import mailgun_floor, sentry_floor
 from benchmarks.simulators import ORGANIZATION, PROJECT, SENTRY_TOKEN, Simulators
-from monitor.context import AppContext
-from monitor.jobs import run_job
+from monitor.config.context import AppContext
+from monitor.poll.mailgun import reconcile_due
+from monitor.runner.jobs import run_job
 from monitor.simulators.mailgun import DEFAULT_API_KEY, DEFAULT_DOMAIN
-from monitor.sources.mailgun import reconcile_due
 from monitor.store import open_db
 
 TARGET = 1.2

@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks.simulators import ORGANIZATION, PROJECT, SENTRY_TOKEN
-from monitor.config import Secrets
-from monitor.context import AppContext
-from monitor.jobs import run_job
-from monitor.secrets import Secret
-from monitor.settings import MailgunSettings, MonitorSettings, SentrySettings, Settings
+from monitor.config.context import AppContext
+from monitor.config.load import Secrets
+from monitor.config.secrets import Secret
+from monitor.config.settings import MailgunSettings, MonitorSettings, SentrySettings, Settings
+from monitor.runner.jobs import run_job
 from monitor.simulators.mailgun import DEFAULT_API_KEY, DEFAULT_DOMAIN
 from monitor.store import open_db
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.settings import SentrySettings, Settings
+from monitor.config.settings import SentrySettings, Settings
+from monitor.poll.sentry import poll, sentry_client
 from monitor.simulators.sentry import SentryScenario, start_sentry
-from monitor.sources.sentry import poll, sentry_client
 from monitor.store import open_db
 
 TOKEN = "sntryu_benchmark"

@@ -12,10 +12,10 @@ import requests
 
 from benchmarks import Scale, TimedApp, progress, timed, timed_server
 from benchmarks.data import insert_customers, mailgun_scenario, sentry_scenario
-from monitor.config import Secrets
-from monitor.context import AppContext
-from monitor.secrets import Secret
-from monitor.settings import MailgunSettings, MonitorSettings, SentrySettings, Settings
+from monitor.config.context import AppContext
+from monitor.config.load import Secrets
+from monitor.config.secrets import Secret
+from monitor.config.settings import MailgunSettings, MonitorSettings, SentrySettings, Settings
 from monitor.simulators.base import SimulatorServer
 from monitor.simulators.mailgun import DEFAULT_API_KEY, DEFAULT_DOMAIN, start_mailgun
 from monitor.simulators.sentry import start_sentry

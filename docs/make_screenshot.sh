@@ -17,17 +17,17 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import load_settings
-from monitor.digest import build_digest
-from monitor.models import Customer, Signal
-from monitor.render import render_html
-from monitor.sample import build_sample
+from monitor.config.load import load_settings
+from monitor.digest.build import build_digest
+from monitor.core.models import Customer, Signal
+from monitor.digest.render import render_html
+from monitor.demo.sample import build_sample
 from monitor.store import open_db, write_tx
 from monitor.store.customers import customer_row, upsert_imported
 from monitor.store.digest import digest_input
 from monitor.store.runs import record_finish, record_start
 from monitor.store.signals import save_signals
-from monitor.timeutil import to_db
+from monitor.core.timeutil import to_db
 
 work = Path(sys.argv[1])
 (work / "schedules.toml").write_text(

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__
-from monitor.config import default_config_path
-from monitor.context import AppContext
-from monitor.errors import ConfigError, MonitorError
-from monitor.logs import redactor, setup_logging
+from monitor.config.context import AppContext
+from monitor.config.load import default_config_path
+from monitor.config.logs import redactor, setup_logging
+from monitor.core.errors import ConfigError, MonitorError
 
 log = logging.getLogger("monitor")
 F = TypeVar("F", bound=Callable[..., Any])

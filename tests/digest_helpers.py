@@ -20,9 +20,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlite_utils import Database
 
-from monitor.config import load_settings
-from monitor.models import Customer, Signal
-from monitor.settings import Settings
+from monitor.config.load import load_settings
+from monitor.config.settings import Settings
+from monitor.core.models import Customer, Signal
 from monitor.store import open_db
 from monitor.store.signals import save_signals
 from tests.store_helpers import save_customers

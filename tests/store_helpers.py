@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from monitor.models import Customer
+from monitor.core.models import Customer
+from monitor.core.timeutil import to_db
 from monitor.store import open_db, write_tx
 from monitor.store.customers import customer_row, upsert_imported
-from monitor.timeutil import to_db
 
 
 def save_customers(db: Database, customers: Iterable[Customer], now: datetime) -> None:

@@ -13,8 +13,8 @@ import click
 import pytest
 
 from monitor.cli import main
-from monitor.config import settings_from_mapping
-from monitor.config_reference import reference_markdown
+from monitor.config.load import settings_from_mapping
+from monitor.config.reference import reference_markdown
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.S)
@@ -38,7 +38,7 @@ def test_the_quick_start_is_two_commands_demo_then_test() -> None:
 def test_the_config_reference_is_the_generated_one() -> None:
     start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
     shown = README.split(start, 1)[1].split(end, 1)[0]
-    assert shown == reference_markdown(), "run `python -m monitor.config_reference` and update the README"
+    assert shown == reference_markdown(), "run `python -m monitor.config.reference` and update the README"
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

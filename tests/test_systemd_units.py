@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.config import load_settings
-from monitor.schedule import first_fire_after, job_trigger
+from monitor.config.load import load_settings
+from monitor.runner.schedule import first_fire_after, job_trigger
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 SERVICES = sorted(UNITS.glob("*.service"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.config import job_schedules, load_secrets
-from monitor.errors import ConfigError
+from monitor.config.load import job_schedules, load_secrets
+from monitor.core.errors import ConfigError
 
 
 @click.command("check-config")

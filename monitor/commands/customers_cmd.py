@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.customers import import_customers
-from monitor.errors import InputError
+from monitor.core.errors import InputError
+from monitor.store.customer_import import import_customers
 
 SHOWN_BAD_ROWS = 50
 

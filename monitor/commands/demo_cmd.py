@@ -34,7 +34,7 @@ def demo(out_dir: Path) -> None:
     Example:
       monitor demo --out /tmp/demo
     """
-    from monitor.demo import run_demo, top_customers_table
+    from monitor.demo.run import run_demo, top_customers_table
 
     started = time.monotonic()
     result = run_demo(out_dir, echo=click.echo)

@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.context import AppContext
-from monitor.delivery import write_private
-from monitor.digest_job import build_day, deliver_day
-from monitor.errors import AlreadySentError, InputError, JobFailed
-from monitor.jobs import JobResult, run_job
-from monitor.render import FORMATS, render
-from monitor.timeutil import yesterday
+from monitor.config.context import AppContext
+from monitor.core.errors import AlreadySentError, InputError, JobFailed
+from monitor.core.timeutil import yesterday
+from monitor.digest.delivery import write_private
+from monitor.digest.job import build_day, deliver_day
+from monitor.digest.render import FORMATS, render
+from monitor.runner.jobs import JobResult, run_job
 
 SUFFIXES = {"html": "html", "text": "txt", "json": "json", "eml": "eml"}
 

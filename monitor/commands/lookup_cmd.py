@@ -9,9 +9,9 @@ from urllib.parse import quote
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.settings import Settings
+from monitor.config.settings import Settings
+from monitor.core.timeutil import to_public
 from monitor.store.lookup import FoundCustomer, FoundSignal, LookupResult, lookup
-from monitor.timeutil import to_public
 
 TITLE_WIDTH = 70
 

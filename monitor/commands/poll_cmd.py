@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.errors import ConfigError
-from monitor.jobs import JobResult, run_job
-from monitor.settings import Settings
+from monitor.config.settings import Settings
+from monitor.core.errors import ConfigError
+from monitor.runner.jobs import JobResult, run_job
 
 SOURCES = {"sentry": "poll-sentry", "mailgun": "poll-mailgun"}
 

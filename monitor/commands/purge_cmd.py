@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.retention import purge
+from monitor.store.retention import purge
 
 
 @click.command("purge")

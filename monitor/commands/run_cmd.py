@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.lock import DatabaseLock
+from monitor.runner.lock import DatabaseLock
 
 
 @click.command("run")
@@ -35,7 +35,7 @@ def run_command(ctx: click.Context) -> None:
     settings = app.settings()
     # Fail at start-up, not at the first job: secrets are read once, here.
     app = dataclasses.replace(app, _secrets=app.secrets())
-    from monitor.scheduler import MonitorScheduler  # APScheduler loads only for this command
+    from monitor.runner.scheduler import MonitorScheduler  # APScheduler loads only for this command
 
     with DatabaseLock(settings.monitor.database):
         MonitorScheduler(app).run_forever()

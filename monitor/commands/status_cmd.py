@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.status import JobStatus, SourceStatus, Status, collect_status, status_json
+from monitor.runner.status import JobStatus, SourceStatus, Status, collect_status, status_json
 
 
 class _At(Protocol):

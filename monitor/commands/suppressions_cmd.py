@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.http import HttpClient
-from monitor.settings import MailgunSettings
+from monitor.config.settings import MailgunSettings
+from monitor.poll.mailgun_lists import record_removal
+from monitor.sources.http import HttpClient
 from monitor.sources.mailgun_client import client_for, delete_entry, lookup_entry, section
-from monitor.sources.mailgun_lists import record_removal
 from monitor.sources.mailgun_parse import LISTS, entry_title, parse_entry
 
 CAUTION = {
@@ -61,7 +61,7 @@ def remove_command(ctx: click.Context, email: str, list_name: str | None, yes: b
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
     app = app_context(ctx)
     mailgun = section(app.settings())
-    client = client_for(app)
+    client = client_for(app.settings(), app.secrets(required=False), app.stop)
     try:
         found = _entries(client, mailgun, email, [list_name] if list_name else list(LISTS))
         if not found:

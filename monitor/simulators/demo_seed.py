@@ -1,8 +1,8 @@
-"""Serve the demo's sample (monitor.sample) from the simulators, in each vendor's wire shape."""
+"""Serve the demo's sample (monitor.demo.sample) from the simulators, in each vendor's wire shape."""
 
 from __future__ import annotations
 
-from monitor.sample import Sample
+from monitor.demo.sample import Sample
 from monitor.simulators.mailgun import MailgunScenario
 from monitor.simulators.sentry import SentryScenario
 

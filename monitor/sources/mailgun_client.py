@@ -16,13 +16,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from monitor.errors import ConfigError, SourceError
-from monitor.http import Explain, HttpClient, Page, RetryPolicy, short_url
-from monitor.secrets import missing_secret_reason
-from monitor.settings import MailgunSettings, Settings
+from monitor.config.secrets import missing_secret_reason
+from monitor.config.settings import MailgunSettings, Settings
+from monitor.core.errors import ConfigError, SourceError
+from monitor.sources.http import Explain, HttpClient, Page, RetryPolicy, short_url
 
 if TYPE_CHECKING:
-    from monitor.context import AppContext
+    import threading
+
+    from monitor.config.load import Secrets
 
 EVENT_FILTER = "failed OR complained OR unsubscribed"  # one query for the three kinds
 EVENTS_LIMIT = 300  # the Events API's maximum page size
@@ -120,15 +122,16 @@ def section(settings: Settings) -> MailgunSettings:
     return settings.mailgun
 
 
-def api_key(app: AppContext) -> str:
-    secret = app.secrets(required=False).mailgun_key
+def api_key(secrets: Secrets) -> str:
+    secret = secrets.mailgun_key
     if secret is None:
         raise ConfigError([f"secrets.MAILGUN_API_KEY: {missing_secret_reason('MAILGUN_API_KEY')}"])
     return secret.reveal()
 
 
-def client_for(app: AppContext) -> HttpClient:
-    return mailgun_client(section(app.settings()), api_key(app), stop=app.stop)
+def client_for(settings: Settings, secrets: Secrets, stop: threading.Event | None = None) -> HttpClient:
+    """The Mailgun client of a configured app (`stop` ends its waits early)."""
+    return mailgun_client(section(settings), api_key(secrets), stop=stop)
 
 
 def walk(

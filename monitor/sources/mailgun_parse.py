@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from monitor.models import Signal, normalize_email
-from monitor.settings import MailgunSettings
-from monitor.timeutil import from_db, from_epoch, parse_rfc2822
-from monitor.urlparts import quote_part
+from monitor.config.settings import MailgunSettings
+from monitor.core.models import Signal, normalize_email
+from monitor.core.timeutil import from_db, from_epoch, parse_rfc2822
+from monitor.core.urlparts import quote_part
 
 CURSOR = "mailgun-events"
 LISTS = ("bounces", "complaints", "unsubscribes")

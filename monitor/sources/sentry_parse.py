@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.classify import ErrorText, Rule, action_for, classify
-from monitor.errors import SourceError
-from monitor.http import Explain, Page
-from monitor.models import Signal
-from monitor.settings import SentrySettings
-from monitor.timeutil import parse_iso
-from monitor.urlparts import quote_part
+from monitor.config.settings import SentrySettings
+from monitor.core.classify import ErrorText, Rule, action_for, classify
+from monitor.core.errors import SourceError
+from monitor.core.models import Signal
+from monitor.core.timeutil import parse_iso
+from monitor.core.urlparts import quote_part
+from monitor.sources.http import Explain, Page
 
 CURSOR = "sentry"  # the cursors row: the end of the last window read in full
 PAGE_SIZE = 100  # Sentry's maximum for both list endpoints

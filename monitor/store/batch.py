@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from monitor.models import Signal
+from monitor.core.models import Signal
 from monitor.store.signals import SaveResult, save_signals
 
 BATCH_ROWS = 2_000

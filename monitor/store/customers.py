@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from monitor.models import Customer, email_domain, normalize_email
+from monitor.core.models import Customer, email_domain, normalize_email
 
 # The import is the source of truth: it overwrites every column it carries.
 UPSERT_IMPORTED = """

@@ -1,5 +1,5 @@
 """The digest's queries: a day's signals with their links and customers, late signals, the
-14-day trend per category and each source's health. Read-only; the build (`monitor.digest`)
+14-day trend per category and each source's health. Read-only; the build (`monitor.digest.build`)
 turns these rows into the digest."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from monitor.digest import DigestInput, SignalRow, SourceRuns
-from monitor.models import REPORTED_CATEGORIES
-from monitor.settings import Settings
+from monitor.config.settings import Settings
+from monitor.core.models import REPORTED_CATEGORIES
+from monitor.core.timeutil import day_window, from_db, local_day, to_db
+from monitor.digest.model import DigestInput, SignalRow, SourceRuns
 from monitor.store.runs import failing_since, last_run
-from monitor.timeutil import day_window, from_db, local_day, to_db
 
 TREND_DAYS = 14
 _CATEGORIES = ", ".join(f"'{category}'" for category in REPORTED_CATEGORIES)  # constants, not data

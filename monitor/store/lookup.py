@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from monitor.errors import InputError
-from monitor.models import normalize_email
-from monitor.timeutil import from_db, to_db
+from monitor.core.errors import InputError
+from monitor.core.models import normalize_email
+from monitor.core.timeutil import from_db, to_db
 
 MAX_CUSTOMERS = 100
 MAX_SIGNALS = 200  # per customer, and of unlinked signals

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from monitor.core.timeutil import from_db, to_db
 from monitor.store import write_tx
-from monitor.timeutil import from_db, to_db
 
 
 @dataclass(frozen=True)

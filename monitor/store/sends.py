@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from monitor.errors import AlreadySentError, LockedError
+from monitor.core.errors import AlreadySentError, LockedError
+from monitor.core.timeutil import from_db, to_db, to_public
 from monitor.store import write_tx
-from monitor.timeutil import from_db, to_db, to_public
 
 # A claim older than this is stale whoever holds it: a send takes seconds (SMTP and HTTP
 # timeouts are 30 s), and a process id may have been reused since.

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from monitor.timeutil import from_db, to_db
+from monitor.core.timeutil import from_db, to_db
 
 CHUNK = 500  # stays under SQLite's bound-parameter limit
 

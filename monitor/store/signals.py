@@ -12,11 +12,11 @@ from functools import lru_cache
 
 from sqlite_utils import Database
 
-from monitor.linking import LINK_LEARNED_BY_EMAIL, LINK_STEPS, UNLINK_WEAK, public_domains
-from monitor.models import Signal, normalize_email
+from monitor.core.linking import LINK_LEARNED_BY_EMAIL, LINK_STEPS, UNLINK_WEAK, public_domains
+from monitor.core.models import Signal, normalize_email
+from monitor.core.timeutil import to_db
 from monitor.store import write_tx
 from monitor.store.customers import remember_seen_rows, seen_row
-from monitor.timeutil import to_db
 
 INSERT_SIGNAL = """
 INSERT OR IGNORE INTO signals

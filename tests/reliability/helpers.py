@@ -21,7 +21,7 @@ from monitor.simulators.mailgun import MailgunScenario
 from monitor.simulators.sentry import SentryScenario
 from monitor.store import open_db
 from tests.conftest import BASE_CONFIG, SECRET_VARS
-from tests.sources.sentry_helpers import NOW, event_id, seed
+from tests.poll.sentry_helpers import NOW, event_id, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG_ISSUE = "106"  # the Sentry issue whose events span several pages

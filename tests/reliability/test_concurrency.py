@@ -16,6 +16,7 @@ from monitor.simulators.base import SimulatorServer
 from monitor.simulators.mailgun import start_mailgun
 from monitor.simulators.sentry import start_sentry
 from monitor.store import open_db
+from tests.poll.sentry_helpers import ORG, PROJECT, TOKEN, import_customers
 from tests.reliability.helpers import (
     MAILGUN_DOMAIN,
     MAILGUN_KEY,
@@ -28,7 +29,6 @@ from tests.reliability.helpers import (
     start_monitor,
     wait_until,
 )
-from tests.sources.sentry_helpers import ORG, PROJECT, TOKEN, import_customers
 
 ENV = {"SENTRY_AUTH_TOKEN": TOKEN, "MAILGUN_API_KEY": MAILGUN_KEY}
 

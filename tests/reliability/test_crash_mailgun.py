@@ -17,6 +17,7 @@ import pytest
 from monitor.simulators.base import SimulatorServer
 from monitor.simulators.mailgun import start_mailgun
 from monitor.sources.mailgun_parse import CURSOR
+from tests.poll.mailgun_helpers import import_customers
 from tests.reliability.crash import FULL_TRIALS, QUICK_TRIALS, Trial, crash_trial
 from tests.reliability.helpers import (
     MAILGUN_DOMAIN,
@@ -27,7 +28,6 @@ from tests.reliability.helpers import (
     run_monitor,
     snapshot,
 )
-from tests.sources.mailgun_helpers import import_customers
 
 ENV = {"MAILGUN_API_KEY": MAILGUN_KEY}
 SEED = 20261125

@@ -13,9 +13,9 @@ import pytest
 
 from monitor.simulators.base import SimulatorServer
 from monitor.simulators.sentry import start_sentry
+from tests.poll.sentry_helpers import ORG, PROJECT, TOKEN, import_customers
 from tests.reliability.crash import FULL_TRIALS, QUICK_TRIALS, Trial, crash_trial
 from tests.reliability.helpers import Snapshot, run_monitor, sentry_base_config, sentry_scenario, snapshot
-from tests.sources.sentry_helpers import ORG, PROJECT, TOKEN, import_customers
 
 ENV = {"SENTRY_AUTH_TOKEN": TOKEN}
 SEED = 20261124

@@ -18,11 +18,11 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from monitor.cli import main
+from monitor.core.timeutil import to_db
 from monitor.store import open_db, write_tx
-from monitor.timeutil import to_db
+from tests.digest.test_delivery import _authenticator
 from tests.digest_helpers import CONFIG, Sink, free_port, new_db, seed_day, smtp_server, write_settings
 from tests.reliability.helpers import kill, run_monitor, start_monitor
-from tests.test_delivery import _authenticator
 
 DAY = "2026-11-23"
 RECIPIENTS = {"support@example.com", "billing@example.com"}

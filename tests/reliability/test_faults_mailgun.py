@@ -26,6 +26,7 @@ from monitor.simulators.mailgun import (
     truncated_body,
 )
 from monitor.sources.mailgun_parse import CURSOR
+from tests.poll.mailgun_helpers import import_customers
 from tests.reliability.faults import UNDISTURBED, Case, Outcome, Source, run_matrix, stop_all
 from tests.reliability.helpers import (
     MAILGUN_DOMAIN,
@@ -35,7 +36,6 @@ from tests.reliability.helpers import (
     mailgun_base_config,
     mailgun_scenario,
 )
-from tests.sources.mailgun_helpers import import_customers
 
 EVENTS = f"/v3/{MAILGUN_DOMAIN}/events"
 LATER_EVENTS = f"{EVENTS}/"  # the pages after the first: /events/<token>

@@ -17,6 +17,7 @@ import pytest
 
 from monitor.simulators.base import Fault, Reply, Request, SimulatorServer
 from monitor.simulators.sentry import start_sentry
+from tests.poll.sentry_helpers import FORBIDDEN, ORG, PROJECT, TOKEN, import_customers
 from tests.reliability.faults import UNDISTURBED, Case, Outcome, Source, run_matrix, stop_all
 from tests.reliability.helpers import (
     BIG_ISSUE,
@@ -27,7 +28,6 @@ from tests.reliability.helpers import (
     sentry_base_config,
     sentry_scenario,
 )
-from tests.sources.sentry_helpers import FORBIDDEN, ORG, PROJECT, TOKEN, import_customers
 
 BIG_EVENTS = f"/issues/{BIG_ISSUE}/events/"
 PAGE = 100

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor.simulators.sentry import start_sentry
+from tests.poll.sentry_helpers import ORG, PROJECT, TOKEN
 from tests.reliability.helpers import (
     run_monitor,
     sentry_base_config,
@@ -21,7 +22,6 @@ from tests.reliability.helpers import (
     start_monitor,
     wait_until,
 )
-from tests.sources.sentry_helpers import ORG, PROJECT, TOKEN
 
 ENV = {"SENTRY_AUTH_TOKEN": TOKEN}
 TODAY = datetime.now(UTC).date().isoformat()

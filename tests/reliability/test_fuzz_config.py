@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.cli import main
-from monitor.config import load_settings, settings_from_mapping
-from monitor.errors import ConfigError
-from monitor.settings import (
+from monitor.config.load import load_settings, settings_from_mapping
+from monitor.config.settings import (
     JOB_NAMES,
     ClassificationSettings,
     DigestSettings,
@@ -31,6 +30,7 @@ from monitor.settings import (
     Settings,
     SmtpSettings,
 )
+from monitor.core.errors import ConfigError
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE = Path("/srv/monitor")

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from monitor.cli import main
-from monitor.customers import BadRow, ImportResult, import_customers, parse_csv, parse_jsonl
-from monitor.errors import InputError
-from monitor.models import Customer
+from monitor.core.errors import InputError
+from monitor.core.models import Customer
 from monitor.store import open_db
+from monitor.store.customer_import import BadRow, ImportResult, import_customers, parse_csv, parse_jsonl
 
 FUZZ = settings(
     max_examples=100,

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from monitor.errors import SourceError
-from monitor.http import Page, parse_link_header
-from monitor.models import REPORTED_CATEGORIES, Signal
-from monitor.settings import MailgunSettings, SentrySettings
+from monitor.config.settings import MailgunSettings, SentrySettings
+from monitor.core.errors import SourceError
+from monitor.core.models import REPORTED_CATEGORIES, Signal
+from monitor.poll.sentry import PollStats, _signals
 from monitor.sources import mailgun_client, mailgun_parse, sentry_parse
-from monitor.sources.sentry import PollStats, _signals
+from monitor.sources.http import Page, parse_link_header
 from monitor.store import open_db
 from monitor.store.signals import save_signals
 

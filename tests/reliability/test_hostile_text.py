@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.simulators.mailgun import MailgunScenario, start_mailgun
 from monitor.simulators.sentry import SentryScenario, start_sentry
+from tests.poll.sentry_helpers import ORG, PROJECT, TOKEN, event_id
 from tests.reliability.helpers import MAILGUN_DOMAIN, MAILGUN_KEY
-from tests.sources.sentry_helpers import ORG, PROJECT, TOKEN, event_id
 
 SCRIPT = "<script>alert(1)</script>"
 BREAKOUT = '"><img src=x onerror=alert(2)>'

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.models import Customer, Signal
+from monitor.core.models import Customer, Signal
 from monitor.store import open_db
 from monitor.store.signals import save_signals
 from tests.reliability.helpers import run_monitor

@@ -19,7 +19,9 @@ import pytest
 from monitor.simulators.base import SimulatorServer
 from monitor.simulators.mailgun import start_mailgun
 from monitor.simulators.sentry import start_sentry
+from tests.digest.test_delivery import _authenticator
 from tests.digest_helpers import smtp_server
+from tests.poll.sentry_helpers import ORG, PROJECT, event_id, import_customers
 from tests.reliability.helpers import (
     BIG_ISSUE,
     MAILGUN_DOMAIN,
@@ -31,8 +33,6 @@ from tests.reliability.helpers import (
     start_monitor,
     wait_until,
 )
-from tests.sources.sentry_helpers import ORG, PROJECT, event_id, import_customers
-from tests.test_delivery import _authenticator
 
 SENTRY_TOKEN = "sntryu_CANARY7f3a9c1e_sentry_token"
 MAILGUN_KEY = "key-CANARY91b2d4f6-mailgun"

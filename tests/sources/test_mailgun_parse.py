@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from monitor.settings import LinksSettings, MailgunSettings
+from monitor.config.settings import LinksSettings, MailgunSettings
+from monitor.core.timeutil import to_db
 from monitor.sources.mailgun_client import events_params, explain_for
 from monitor.sources.mailgun_parse import (
     entry_to_signal,
@@ -16,7 +17,6 @@ from monitor.sources.mailgun_parse import (
     parse_events,
     poll_window,
 )
-from monitor.timeutil import to_db
 
 MAILGUN = MailgunSettings(domain="customers.example.com")
 LOGS = LinksSettings().mailgun_logs

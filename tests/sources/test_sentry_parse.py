@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from monitor.errors import SourceError
-from monitor.http import Page, parse_link_header
-from monitor.settings import SentrySettings
+from monitor.config.settings import SentrySettings
+from monitor.core.errors import SourceError
+from monitor.sources.http import Page, parse_link_header
 from monitor.sources.sentry_parse import (
     IssueRef,
     event_to_signal,

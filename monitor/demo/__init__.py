@@ -1,0 +1,1 @@
+"""`monitor demo`: the whole job against the bundled simulators, sample data and an SMTP sink."""

@@ -1,0 +1,55 @@
+"""What the digest is built from: the day's stored rows, the sources' poll history and the
+window. Plain records, filled by the store and read by the pure build."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """One stored signal of the day, with its link and customer when it has one."""
+
+    source: str
+    category: str
+    occurred_at: datetime
+    stored_at: datetime
+    title: str
+    group: str
+    url: str = ""
+    email: str | None = None
+    email_norm: str | None = None
+    name: str | None = None
+    action: str = ""
+    customer_id: str | None = None  # from the link
+    match: str | None = None
+    confidence: float = 0.0
+    customer_email: str | None = None
+    customer_name: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class SourceRuns:
+    """What job_runs say about one source's polls."""
+
+    name: str
+    last_success: datetime | None
+    last_outcome: str | None  # 'ok' | 'failed' | None (never finished a poll)
+    last_error: str | None
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True)
+class DigestInput:
+    day: date
+    zone: ZoneInfo
+    window: tuple[datetime, datetime]
+    rows: Sequence[SignalRow]  # occurred in the window
+    late: Sequence[SignalRow]  # of earlier days, stored in the window after their digest went out
+    trend: Sequence[tuple[date, Mapping[str, int]]]  # oldest day first
+    sources: Sequence[SourceRuns]
+    now: datetime

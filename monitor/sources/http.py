@@ -1,0 +1,282 @@
+"""The one HTTP seam: a requests.Session with timeouts, retries, rate-limit waits and errors
+that speak in sentences. The sources build URLs and read pages; this module decides when to
+wait, when to try again and when to give up.
+
+Policy (from the vendors' documentation):
+- 5xx, timeouts, dropped connections and truncated bodies are retried with exponential
+  back-off and full jitter.
+- 429 waits for `Retry-After` if given, else the reset time in `X-Sentry-Rate-Limit-Reset`
+  or `X-RateLimit-Reset` (epoch seconds), else backs off exponentially. Sentry's 429 carries
+  no Retry-After, only its reset header.
+- A Sentry answer with `X-Sentry-Rate-Limit-Remaining: 0` makes the next request wait for
+  the window to reset instead of earning a 429.
+- All waits of one client share a budget (`max_wait`); past it the poll ends with a
+  SourceError, to be completed by the next poll. Other 4xx are never retried.
+- POST is never retried: a blind retry of a send could deliver the same mail twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from monitor import __version__
+from monitor.core.errors import MonitorError, SourceError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+LINK_ENTRY = re.compile(r'<([^>]*)>;\s*rel="([^"]+)";\s*results="(true|false)";\s*cursor="([^"]*)"')
+USER_AGENT = f"customersdot-monitor/{__version__} (+python-requests)"
+
+# Turns a permanent failure (status, body text) into the sentence an operator needs.
+Explain = Callable[[int, str], str]
+
+
+class Interrupted(MonitorError):
+    """A stop was requested while waiting; the caller ends after what it committed."""
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+    links: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def parse_link_header(value: str | None) -> dict[str, dict[str, str]]:
+    """Sentry's Link header, entry by entry with a regex: URLs may hold commas."""
+    links: dict[str, dict[str, str]] = {}
+    for url, rel, results, cursor in LINK_ENTRY.findall(value or ""):
+        links[rel] = {"url": url, "results": results, "cursor": cursor}
+    return links
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6  # tries per request, the first included
+    backoff_base: float = 1.0  # seconds; doubled each retry, with full jitter
+    backoff_cap: float = 60.0
+    max_wait: float = 300.0  # total seconds of waiting one client may spend
+    timeout: float = 30.0  # connect and read timeout of one request
+
+
+class HttpClient:
+    """One per source and run. `name` ("Sentry", "Mailgun") starts every error sentence."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        auth: Any = None,
+        headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        explain: Explain | None = None,
+        stop: threading.Event | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self.policy = policy or RetryPolicy()
+        self.explain = explain or (lambda status, body: f"{name} answered {status}.")
+        self.stop = stop or threading.Event()
+        self.clock = clock
+        self._sleep = sleep
+        self.session = requests.Session()
+        # What requests reads from the environment (proxies, NO_PROXY, a CA bundle) is read
+        # once per host here, not again for every request of a backfill's thousand pages.
+        self.session.trust_env = False
+        self._environment: dict[str, dict[str, Any]] = {}
+        self.session.auth = auth
+        self.session.headers.update(
+            {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        )
+        self.requests_made = 0
+        self.waited = 0.0
+        self._not_before = 0.0  # epoch seconds: a rate-limit window we were told to wait for
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Page:
+        return self.request("GET", url, params=params)
+
+    def request(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Page:
+        # A stop (SIGTERM) ends the work between requests: what is committed stays, the rest
+        # is read again by the next poll.
+        if self.stop.is_set():
+            raise Interrupted(f"Stopped before the next request to {self.name}.")
+        retryable = method in ("GET", "DELETE", "HEAD")
+        for attempt in range(1, max(self.policy.attempts, 1) + 1):
+            self._wait_for_window()
+            last = attempt == self.policy.attempts or not retryable
+            try:
+                response = self._send(method, url, params, kwargs)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as err:
+                why = f"{self.name} could not be reached at {_host(url)} ({_reason(err)})"
+                if last:
+                    raise SourceError(
+                        f"{why}{_after(attempt)}; check the base_url and the network."
+                    ) from None
+                self._backoff(attempt, why)
+                continue
+            status = response.status_code
+            if status == 429 and not last:
+                self._wait_rate_limit(response, attempt)
+                continue
+            if status in RETRY_STATUSES and not last:
+                self._backoff(attempt, f"{self.name} answered {status}")
+                continue
+            return self._page(response, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self, method: str, url: str, params: Mapping[str, Any] | None, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        self.requests_made += 1
+        started = time.monotonic()
+        response = self.session.request(
+            method, url, params=params, timeout=self.policy.timeout, **self._settings_for(url), **kwargs
+        )
+        _ = response.content  # read the whole body here, so a truncated one is retried like a reset
+        log.debug(
+            "%s %s -> %s in %.3fs", method, response.url, response.status_code, time.monotonic() - started
+        )
+        self._note_rate_limit(response)
+        return response
+
+    def _page(self, response: requests.Response, tries: int) -> Page:
+        status = response.status_code
+        body = response.text
+        if status == 429:
+            raise SourceError(
+                f"{self.name} answered 429 (rate limited){_after(tries)}; the next poll continues.",
+                status=429,
+            )
+        if status >= 500:
+            raise SourceError(
+                f"{self.name} answered {status}{_after(tries)}; the next poll tries again.", status=status
+            )
+        if status >= 400:
+            raise SourceError(self.explain(status, body), permanent=status in (401, 403, 404), status=status)
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            kind = "an HTML page" if body.lstrip().startswith("<") else "malformed JSON"
+            raise SourceError(
+                f"{self.name} answered {kind} instead of JSON at {short_url(response.url)}."
+            ) from None
+        links = parse_link_header(response.headers.get("Link"))
+        return Page(url=response.url, status=status, headers=response.headers, data=data, links=links)
+
+    def _settings_for(self, url: str) -> dict[str, Any]:
+        """The proxies and CA bundle requests would take from the environment for this host."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._environment:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            self._environment[origin] = {
+                "proxies": requests.utils.get_environ_proxies(origin),
+                "verify": bundle or True,
+            }
+        return self._environment[origin]
+
+    def _note_rate_limit(self, response: requests.Response) -> None:
+        remaining = response.headers.get("X-Sentry-Rate-Limit-Remaining")
+        reset = _float(response.headers.get("X-Sentry-Rate-Limit-Reset"))
+        if remaining is not None and remaining.strip() == "0" and reset:
+            self._not_before = max(self._not_before, reset)
+
+    def _wait_for_window(self) -> None:
+        delay = self._not_before - self.clock()
+        if delay > 0:
+            self._wait(delay, f"{self.name} rate-limit window is used up")
+        self._not_before = 0.0
+
+    def _wait_rate_limit(self, response: requests.Response, attempt: int) -> None:
+        headers = response.headers
+        retry_after = _float(headers.get("Retry-After"))
+        reset = _float(headers.get("X-Sentry-Rate-Limit-Reset")) or _float(headers.get("X-RateLimit-Reset"))
+        if retry_after is not None:
+            delay = retry_after
+        elif reset is not None:
+            # Jitter, so clients do not all wake at once; at most one back-off unit (1 s by default).
+            delay = reset - self.clock() + random.uniform(0, min(1.0, self.policy.backoff_base))
+        else:
+            delay = self._backoff_delay(attempt)
+        self._not_before = 0.0
+        self._wait(max(delay, 0.0), f"{self.name} answered 429 (rate limited)")
+
+    def _backoff_delay(self, attempt: int) -> float:
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _backoff(self, attempt: int, why: str) -> None:
+        self._wait(self._backoff_delay(attempt), why)
+
+    def _wait(self, delay: float, why: str) -> None:
+        if self.waited + delay > self.policy.max_wait:
+            raise SourceError(
+                f"{why}; waiting {delay:.0f} s more would pass the {self.policy.max_wait:.0f} s budget "
+                "of this poll, so it stops here and the next poll continues."
+            )
+        log.warning("%s; waiting %.1f s", why, delay)
+        self.waited += delay
+        if self._sleep is not None:
+            self._sleep(delay)
+        elif self.stop.wait(delay):
+            raise Interrupted(f"Stopped while waiting on {self.name}.")
+        if self.stop.is_set():
+            raise Interrupted(f"Stopped while waiting on {self.name}.")
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, requests.Timeout):
+        return "timed out"
+    text = str(err)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "IncompleteRead" in text or "Connection broken" in text:
+        return "the answer was cut off"
+    return type(err).__name__
+
+
+def _host(url: str) -> str:
+    """host:port only: a URL's path, query or user info has no place in an error sentence."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _after(tries: int) -> str:
+    return f" after {tries} tries" if tries > 1 else ""
+
+
+def short_url(url: str) -> str:
+    """A URL cut to a length an error sentence can carry."""
+    return url if len(url) <= 120 else url[:117] + "..."
