@@ -64,8 +64,14 @@ def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+# Every "today" and "yesterday" of the product comes from these three: a day is always a day of
+# the configured time zone (`[monitor] timezone`), never the UTC date of a moment.
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
+
+
+def today(now: datetime, zone: ZoneInfo) -> date:
+    return local_day(now, zone)
 
 
 def yesterday(now: datetime, zone: ZoneInfo) -> date:

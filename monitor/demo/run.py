@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from monitor.config.context import AppContext
 from monitor.config.load import Secrets, settings_from_mapping
 from monitor.config.secrets import Secret
 from monitor.config.settings import Settings
 from monitor.core.errors import MonitorError
-from monitor.core.timeutil import yesterday
+from monitor.core.timeutil import today, yesterday
 from monitor.demo.sample import Sample, build_sample, customers_csv
 from monitor.demo.smtp_sink import SmtpSink
 from monitor.digest.delivery import write_private
@@ -86,7 +87,8 @@ def run_demo(out_dir: Path, echo: Echo, now: datetime | None = None) -> DemoResu
     now = now or datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as temp:
         work = Path(temp)
-        sample = build_sample(now.date())
+        zone = ZoneInfo(TIMEZONE)
+        sample = build_sample(today(now, zone), zone)
         with local_services(sample) as (sentry_url, mailgun_url, smtp):
             echo(f"Local Sentry at {sentry_url}, Mailgun at {mailgun_url}, SMTP at 127.0.0.1:{smtp.port}")
             data = demo_settings_data(work, sentry_url, mailgun_url, smtp.port)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 FIRST = (
     "Jane John Maria Wei Aisha Lucas Sofia Omar Emma Noah Yuki Lena Ravi Chloe Mateo Ines Tariq Nora".split()
@@ -70,6 +70,7 @@ class SampleMail:
 @dataclass
 class Sample:
     today: date
+    zone: tzinfo = UTC  # the days above are days of this zone
     customers: list[SampleCustomer] = field(default_factory=list)
     issues: list[SampleIssue] = field(default_factory=list)
     events: list[SampleEvent] = field(default_factory=list)
@@ -144,18 +145,25 @@ ISSUES = [
 ]
 
 
-def _at(day: date, rng: random.Random, hours: tuple[int, int] = (0, 24)) -> datetime:
-    return datetime.combine(day, time(rng.randrange(*hours), rng.randrange(0, 60), rng.randrange(0, 60)), UTC)
-
-
-# Office hours in UTC: inside the same local day in any zone from UTC-8 to UTC+8.
+# Local hours. The day's last hour stays empty so that, even just after local midnight, every
+# sample record of yesterday is older than Mailgun's 30-minute trust lag and polled at once.
+WHOLE_DAY = (0, 23)
 DAYTIME = (9, 15)
 
 
-def build_sample(today: date, customers: int = 60, days: int = 4, seed: int = 20261124) -> Sample:
-    """Everything the demo serves, for the `days` days before `today`."""
+def _at(sample: Sample, day: date, rng: random.Random, hours: tuple[int, int] = WHOLE_DAY) -> datetime:
+    """A moment of `day` in the sample's zone, as UTC."""
+    local = time(rng.randrange(*hours), rng.randrange(0, 60), rng.randrange(0, 60))
+    return datetime.combine(day, local, sample.zone).astimezone(UTC)
+
+
+def build_sample(
+    today: date, zone: tzinfo = UTC, customers: int = 60, days: int = 4, seed: int = 20261124
+) -> Sample:
+    """Everything the demo serves, for the `days` days before `today`, `today` being a day of
+    `zone` (the configured time zone, whose yesterday the digest reports)."""
     rng = random.Random(seed)
-    sample = Sample(today=today, issues=list(ISSUES))
+    sample = Sample(today=today, zone=zone, issues=list(ISSUES))
     for number in range(customers):
         first, last = FIRST[number % len(FIRST)], LAST[(number * 7) % len(LAST)]
         company, domain = COMPANIES[number % len(COMPANIES)]
@@ -195,13 +203,13 @@ def _add_events(sample: Sample, rng: random.Random, days: int) -> None:
                 elif roll < 0.25:
                     user = {"id": str(99000 + rng.randrange(100)), "email": "new.buyer@newco.example"}
                 event_id = f"{rng.getrandbits(128):032x}"
-                sample.events.append(SampleEvent(issue.issue_id, event_id, _at(day, rng), user))
+                sample.events.append(SampleEvent(issue.issue_id, event_id, _at(sample, day, rng), user))
     # Customers hit by both sources: the first three get a card error and a bounce yesterday.
     yesterday = sample.today - timedelta(days=1)
     for person in people[:3]:
         user = {"id": person.id, "email": person.email, "name": f"{person.first_name} {person.last_name}"}
         sample.events.append(
-            SampleEvent("4102", f"{rng.getrandbits(128):032x}", _at(yesterday, rng, DAYTIME), user)
+            SampleEvent("4102", f"{rng.getrandbits(128):032x}", _at(sample, yesterday, rng, DAYTIME), user)
         )
 
 
@@ -211,27 +219,35 @@ def _add_mail(sample: Sample, rng: random.Random, days: int) -> None:
         day = sample.today - timedelta(days=offset)
         for person in rng.sample(people[3:], 3):
             sample.mail.append(
-                SampleMail("bounce", person.email, _at(day, rng), "550", "5.1.1 mailbox unavailable")
+                SampleMail("bounce", person.email, _at(sample, day, rng), "550", "5.1.1 mailbox unavailable")
             )
-        sample.mail.append(SampleMail("complaint", rng.choice(people).email, _at(day, rng)))
-        sample.mail.append(SampleMail("unsubscribe", rng.choice(people).email, _at(day, rng)))
+        sample.mail.append(SampleMail("complaint", rng.choice(people).email, _at(sample, day, rng)))
+        sample.mail.append(SampleMail("unsubscribe", rng.choice(people).email, _at(sample, day, rng)))
         sample.mail.append(
             SampleMail(
-                "failed", rng.choice(people).email, _at(day, rng), "554", "5.7.1 message rejected as spam"
+                "failed",
+                rng.choice(people).email,
+                _at(sample, day, rng),
+                "554",
+                "5.7.1 message rejected as spam",
             )
         )
         # Nobody we know: an unlinked bounce, and an unknown colleague at a customer's company (weak match).
         sample.mail.append(
-            SampleMail("bounce", f"old.contact{offset}@gmail.com", _at(day, rng), "550", "no such user")
+            SampleMail(
+                "bounce", f"old.contact{offset}@gmail.com", _at(sample, day, rng), "550", "no such user"
+            )
         )
     yesterday = sample.today - timedelta(days=1)
     for person in people[:3]:
         sample.mail.append(
-            SampleMail("bounce", person.email, _at(yesterday, rng, DAYTIME), "550", "mailbox full")
+            SampleMail("bounce", person.email, _at(sample, yesterday, rng, DAYTIME), "550", "mailbox full")
         )
     # Six customers share tyrell.example: no weak match there. Vandelay has its own domain: a weak match.
     for address in ("billing@tyrell.example", "accounts@vandelay.example"):
-        sample.mail.append(SampleMail("bounce", address, _at(yesterday, rng, DAYTIME), "550", "unknown user"))
+        sample.mail.append(
+            SampleMail("bounce", address, _at(sample, yesterday, rng, DAYTIME), "550", "unknown user")
+        )
 
 
 def customers_csv(sample: Sample) -> str:

@@ -6,13 +6,18 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
+from monitor.demo.run import TIMEZONE, run_demo
 from monitor.demo.sample import ISSUES
+from tests.instants import at_every_instant
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +93,18 @@ def test_every_category_and_unlinked_signals_appear(demo_run) -> None:
     assert {"address_or_card", "expired_subscription", "other_purchase_error", "bounce"} <= categories
     assert digest["unlinked"], "the sample has signals that match no customer"
     assert all(source["ok"] for source in digest["sources"].values())
+
+
+@at_every_instant
+def test_the_demo_shows_its_whole_sample_at_any_hour(instant: datetime, tmp_path: Path) -> None:
+    """The sample is dated in the demo's zone, so the digest of yesterday there holds it all,
+    just after local midnight, late in the UTC evening, on DST days and at the year's end."""
+    with time_machine.travel(instant, tick=True):
+        result = run_demo(tmp_path / "out", echo=lambda _line: None, now=instant)
+    zone = ZoneInfo(TIMEZONE)
+    assert result.day == instant.astimezone(zone).date() - timedelta(days=1)
+    digest = json.loads((tmp_path / "out" / "digest.json").read_text())
+    assert {"48200", "48201", "48202"} <= {c["customer_id"] for c in digest["customers"][:3]}
+    assert len(digest["customers"]) >= 15
+    categories = {s["category"] for c in digest["customers"] for s in c["signals"]}
+    assert {"address_or_card", "expired_subscription", "bounce", "complaint", "unsubscribe"} <= categories
