@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -10,7 +10,7 @@ import click
 from monitor.cli import app_context, common_options
 from monitor.config.context import AppContext
 from monitor.core.errors import AlreadySentError, InputError, JobFailed
-from monitor.core.timeutil import yesterday
+from monitor.core.timeutil import today, yesterday
 from monitor.digest.delivery import write_private
 from monitor.digest.job import build_day, deliver_day
 from monitor.digest.render import FORMATS, render
@@ -71,6 +71,7 @@ def digest_command(
     settings = app.settings()
     now = app.now()
     day = day or yesterday(now, settings.zone)
+    _check_day(day, today(now, settings.zone), settings.monitor.retention_days)
     if send or resend:
         result = _send_recorded(app, day, now, resend)
         click.echo(result.summary, err=out is None or str(out) == "-")
@@ -79,6 +80,17 @@ def digest_command(
     fmt = fmt or _format_from(out)
     data = render(build_day(app, day, now), settings, fmt, now)
     _write(data, out, day, fmt)
+
+
+def _check_day(day: date, local_today: date, retention_days: int) -> None:
+    """A day with no data to hold: after today, or older than what retention keeps."""
+    if day > local_today:
+        raise InputError(f"{day} is in the future (today is {local_today}); choose a past --date.")
+    if day < local_today - timedelta(days=retention_days):
+        raise InputError(
+            f"{day} is older than the {retention_days} days the database keeps (monitor.retention_days);"
+            " its signals are purged, so choose a later --date."
+        )
 
 
 def _send_recorded(app: AppContext, day: date, now: datetime, resend: bool) -> JobResult:

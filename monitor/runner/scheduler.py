@@ -37,7 +37,7 @@ from monitor.core.timeutil import yesterday
 from monitor.runner.healthcheck import keep_out_of_logs, with_pings
 from monitor.runner.jobs import JobFunction, JobResult, run_job
 from monitor.runner.schedule import fire_times, job_trigger, missed_since, next_fire
-from monitor.runner.status import in_use_since, last_success_start
+from monitor.runner.status import digest_days_done, in_use_since, last_success_start
 from monitor.store import open_db
 
 if TYPE_CHECKING:
@@ -62,14 +62,17 @@ def plan_catch_up(
     last_success: Mapping[str, datetime | None],
     used_since: datetime | None,
     now: datetime,
+    done_days: frozenset[date] = frozenset(),
 ) -> CatchUp:
     """What to run now to make up for missed fire times (pure).
 
     A job other than the digest runs once when a fire time passed after its last success
-    (or it never succeeded). The digest sends one day per missed fire time T, the day
-    `yesterday(T)` it would have covered, within the last CATCH_UP_DAYS days. Fire times
-    from before the database's first recorded run (`used_since`) do not count: a fresh install starts
-    polling at once but does not mail old days."""
+    (or it never succeeded). The digest's fire times T since the database came into use
+    (`used_since`, at most CATCH_UP_DAYS back) each cover the day `yesterday(T)`. The days
+    after the last done day (`done_days`: sent, or covered by a run that ended well) are the
+    missed ones, oldest first, each once; with no done day yet, the fire times after the
+    digest's last success count. A fresh database (no runs) starts polling at once but does
+    not mail old days."""
     polls = tuple(
         name
         for name, trigger in triggers.items()
@@ -80,9 +83,11 @@ def plan_catch_up(
     if trigger is not None and used_since is not None:
         oldest = yesterday(now, trigger.timezone) - timedelta(days=CATCH_UP_DAYS - 1)
         start = max(used_since, now - timedelta(days=CATCH_UP_DAYS + 1))
-        start = max(start, last_success.get("digest") or start)
-        found = {yesterday(fire, trigger.timezone) for fire in fire_times(trigger, start, now)}
-        days = tuple(sorted(day for day in found if day >= oldest))
+        if not done_days:
+            start = max(start, last_success.get("digest") or start)
+        due = {yesterday(fire, trigger.timezone) for fire in fire_times(trigger, start, now)}
+        last_done = max(done_days, default=date.min)
+        days = tuple(sorted(day for day in due if day >= oldest and day > last_done))
     return CatchUp(polls=polls, digest_days=days)
 
 
@@ -205,7 +210,8 @@ class MonitorScheduler:
         try:
             db = job_app.db()
             last = {name: last_success_start(db, name) for name in self.triggers}
-            return plan_catch_up(self.triggers, last, in_use_since(db), now)
+            done = digest_days_done(db, self.app.settings().zone)
+            return plan_catch_up(self.triggers, last, in_use_since(db), now, done)
         finally:
             if job_app._db is not None:
                 job_app._db.conn.close()

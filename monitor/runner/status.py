@@ -14,14 +14,15 @@ The status is healthy when no job is overdue or failing; `monitor status` exits 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from monitor.config.load import job_schedules, job_settings
 from monitor.config.settings import Settings
-from monitor.core.timeutil import from_db, to_public
+from monitor.core.timeutil import from_db, local_day, to_public
 from monitor.runner.schedule import job_trigger, missed_since, next_fire
 from monitor.store.digest import SOURCE_JOBS
 from monitor.store.runs import RunRecord, failing_since, last_run
@@ -92,6 +93,19 @@ def in_use_since(db: Database) -> datetime | None:
     """The start of the first recorded run of any job: when this database came into use."""
     row = db.execute("SELECT MIN(started_at) FROM job_runs").fetchone()
     return from_db(row[0]) if row and row[0] else None
+
+
+def digest_days_done(db: Database, zone: ZoneInfo) -> frozenset[date]:
+    """The days whose digest is done: in the sent-log, or covered by a digest run that ended
+    well (a quiet day that was not sent, a day already sent). A day is a day of `zone`."""
+    sent = db.execute("SELECT DISTINCT day FROM digest_sends WHERE status = 'sent'").fetchall()
+    covered = db.execute(
+        "SELECT DISTINCT window_start FROM job_runs"
+        " WHERE job = 'digest' AND outcome = 'ok' AND window_start IS NOT NULL"
+    ).fetchall()
+    days = {date.fromisoformat(row[0]) for row in sent}
+    days |= {local_day(from_db(row[0]), zone) for row in covered}
+    return frozenset(days)
 
 
 def last_success_start(db: Database, job: str) -> datetime | None:
