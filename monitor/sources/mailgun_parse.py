@@ -99,6 +99,9 @@ def poll_window(cursor: str | None, now: datetime, mailgun: MailgunSettings) -> 
 
 
 def signal_key(category: str, address_norm: str, occurred_at: datetime) -> str:
+    """One trouble per category, address and UTC day. The UTC day is deliberate: a key must
+    not change with the configured zone (a database outlives a config change). It is never
+    shown; the digest dates signals in the configured zone."""
     return f"{category}:{address_norm}:{occurred_at.date().isoformat()}"
 
 
@@ -119,7 +122,8 @@ def _mail_signal(
         group=f"{category}:{norm}",
         url=logs,
         email=email.strip(),
-        action=ACTIONS[category].format(email=email.strip()),
+        # The normalized address: every record of one trouble suggests the same command.
+        action=ACTIONS[category].format(email=norm),
         detail={name: value for name, value in detail.items() if value or _kept(value)},
     )
 

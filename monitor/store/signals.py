@@ -25,6 +25,23 @@ INSERT OR IGNORE INTO signals
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
+# Several records can stand for one trouble and share a key: a bounce-list entry and the
+# permanent failure that put the address there, an entry removed and added again. The stored
+# evidence is the earliest record's, ties broken by title and URL: a rule over the facts, so
+# the digest does not depend on which poll came first. A repeated record changes nothing.
+SAVE_SIGNAL = """
+INSERT INTO signals
+  (source, key, category, occurred_at, stored_at, title, grp, url, customer_ref, email, email_norm,
+   domain, name, action, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, key) DO UPDATE SET
+  occurred_at = excluded.occurred_at, title = excluded.title, url = excluded.url,
+  email = excluded.email, name = excluded.name, detail = excluded.detail
+WHERE (excluded.occurred_at, excluded.title, excluded.url) < (occurred_at, title, url)
+"""
+
+NEW_COUNT = "SELECT COUNT(*) FROM signals WHERE id > ?"
+
 
 # One encoder for every row: json.dumps with options builds a new encoder per call.
 _encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
@@ -97,7 +114,8 @@ def save_signals(
         # SQLite gives a new row the largest rowid + 1, so what this insert adds has an id above
         # the current maximum: linking looks at this page only, however much is stored.
         after_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM signals").fetchone()[0]
-        new = max(conn.executemany(INSERT_SIGNAL, rows).rowcount, 0)
+        conn.executemany(SAVE_SIGNAL, rows)
+        new = conn.execute(NEW_COUNT, (after_id,)).fetchone()[0]
         learned = remember_seen_rows(conn, seen)
         if new:
             link_signals(conn, after_id=after_id, extra_public_domains=extra_public_domains)

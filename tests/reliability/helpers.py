@@ -212,10 +212,12 @@ def mailgun_scenario(now: float, failures: int = 400, bounces: int = 1100) -> Ma
     created = datetime.fromtimestamp(now - 3 * 3600, UTC)
     for number in range(bounces):
         scenario.add_bounce(f"listed{number:04d}@{domains[number % len(domains)]}", created_at=created)
-    bob_listed = datetime.fromtimestamp(now - 3840, UTC)
+    bob_listed = datetime.fromtimestamp(now - 3899, UTC)  # listed the second after it failed
     scenario.add_bounce("bob@globex.example", error="5.1.1 No such user", created_at=bob_listed)
-    scenario.add_complaint("carl@acme.example", created_at=created)
-    scenario.add_unsubscribe("zoe@gmail.com", created_at=created)
+    # Mailgun lists an address the moment the complaint or unsubscribe arrives: the entry and
+    # its event share their time, so they are one trouble at any hour of the day.
+    scenario.add_complaint("carl@acme.example", created_at=datetime.fromtimestamp(now - 5000, UTC))
+    scenario.add_unsubscribe("zoe@gmail.com", created_at=datetime.fromtimestamp(now - 4000, UTC))
     return scenario
 
 
