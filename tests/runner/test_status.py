@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 
 from monitor.cli import main
@@ -18,6 +20,7 @@ from monitor.store import open_db
 from monitor.store.runs import record_finish, record_start
 from monitor.store.sends import claim, mark_sent
 from monitor.store.signals import save_signals
+from tests.instants import at_every_instant
 
 SOURCES = """
 [sentry]
@@ -47,8 +50,10 @@ def _healthy_history(config: Path, now: datetime) -> None:
     _run(config, "digest", now - timedelta(hours=23))  # a day ago: the database is in use
 
 
-def _status(runner: CliRunner, config: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(main, ["status", "--config", str(config), *args])
+def _status(runner: CliRunner, config: Path, *args: str, at: datetime | None = None) -> tuple[int, str]:
+    """`monitor status` with the clock at `at` (default: the real clock)."""
+    with time_machine.travel(at, tick=False) if at else contextlib.nullcontext():
+        result = runner.invoke(main, ["status", "--config", str(config), *args])
     return result.exit_code, result.output
 
 
@@ -60,34 +65,41 @@ def test_a_fresh_database_is_healthy_and_says_never_run(runner: CliRunner, confi
     assert "Healthy." in output
 
 
-def test_jobs_that_ran_on_time_are_healthy(runner: CliRunner, config: Path) -> None:
-    now = datetime.now(UTC)
+@at_every_instant
+def test_jobs_that_ran_on_time_are_healthy(instant: datetime, runner: CliRunner, config: Path) -> None:
+    now = instant
     _healthy_history(config, now)
 
-    code, output = _status(runner, config)
+    code, output = _status(runner, config, at=now)
 
     assert code == 0, output
     assert "OVERDUE" not in output and "FAILING" not in output
 
 
-def test_a_failing_job_exits_1_and_shows_the_error(runner: CliRunner, config: Path) -> None:
-    now = datetime.now(UTC)
+@at_every_instant
+def test_a_failing_job_exits_1_and_shows_the_error(
+    instant: datetime, runner: CliRunner, config: Path
+) -> None:
+    now = instant
     _healthy_history(config, now)
     _run(config, "poll-sentry", now - timedelta(minutes=1), ok=False, error="Sentry answered 401.")
 
-    code, output = _status(runner, config)
+    code, output = _status(runner, config, at=now)
 
     assert code == 1
     assert "FAILING since" in output and "Sentry answered 401." in output
     assert "Needs attention: poll-sentry is failing." in output
 
 
-def test_a_job_that_missed_its_runs_beyond_the_grace_is_overdue(runner: CliRunner, config: Path) -> None:
-    now = datetime.now(UTC)
+@at_every_instant
+def test_a_job_that_missed_its_runs_beyond_the_grace_is_overdue(
+    instant: datetime, runner: CliRunner, config: Path
+) -> None:
+    now = instant
     _run(config, "digest", now - timedelta(hours=1))
     _run(config, "poll-sentry", now - timedelta(hours=2))  # every 10 minutes, misfire grace 1 hour
 
-    code, output = _status(runner, config, "--json")
+    code, output = _status(runner, config, "--json", at=now)
 
     report = json.loads(output)
     assert code == 1
