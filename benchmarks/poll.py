@@ -14,7 +14,7 @@ from typing import Any
 
 from benchmarks import Scale, cpu_timed, figure, progress, ratio
 from benchmarks.floors import mailgun_floor, sentry_floor
-from benchmarks.simulators import ORGANIZATION, PROJECT, SENTRY_TOKEN, Simulators
+from benchmarks.simulators import ORGANIZATION, PROJECT_ID, SENTRY_TOKEN, Simulators
 from monitor.config.context import AppContext
 from monitor.poll.mailgun import reconcile_due
 from monitor.runner.jobs import run_job
@@ -54,7 +54,7 @@ def floor_poll(sims: Simulators, source: str, folder: Path, now: datetime) -> di
     before = sims.requests(source)
     if source == "sentry":
         seconds, cpu, _ = cpu_timed(
-            lambda: sentry_floor(sims.sentry.base_url, SENTRY_TOKEN, ORGANIZATION, PROJECT, now, db.conn)
+            lambda: sentry_floor(sims.sentry.base_url, SENTRY_TOKEN, ORGANIZATION, PROJECT_ID, now, db.conn)
         )
     else:
         seconds, cpu, _ = cpu_timed(

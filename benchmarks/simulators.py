@@ -24,6 +24,7 @@ from monitor.store import open_db
 SENTRY_TOKEN = "sntryu_benchmark"
 ORGANIZATION = "gitlab"
 PROJECT = "customersgitlabcom"
+PROJECT_ID = "4502071"  # `project=` takes the numeric ID; the monitor resolves the slug, the floor knows it
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Simulators:
             lambda: sentry_scenario(size.sentry_issues, size.sentry_events_per_issue, size.customers, now)
         )
         self.sentry: SimulatorServer = start_sentry(
-            scenario, token=SENTRY_TOKEN, organization=ORGANIZATION, project=PROJECT
+            scenario, token=SENTRY_TOKEN, organization=ORGANIZATION, project=PROJECT, project_id=PROJECT_ID
         )
         mail_seconds, mail = timed(
             lambda: mailgun_scenario(size.mailgun_events, size.mailgun_bounces, size.customers, now)
@@ -86,7 +87,7 @@ class Simulators:
         with requests.Session() as session:
             session.get(
                 f"{self.sentry.base_url}/api/0/organizations/{ORGANIZATION}/issues/",
-                params={"project": PROJECT, "statsPeriod": "14d"},
+                params={"project": PROJECT_ID, "statsPeriod": "14d"},
                 headers={"Authorization": f"Bearer {SENTRY_TOKEN}"},
                 timeout=60,
             )

@@ -3,8 +3,9 @@
 One poll (see `poll`):
 1. the window: from the stored cursor minus `overlap_minutes` (late events), or
    `lookback_days` back on the first poll, to now;
-2. the organization issue list for that window, every status, most recently seen first,
-   following the Link header (one request when nothing is new);
+2. the configured project's numeric ID (resolved once, then remembered), and the
+   organization issue list, every status, most recently seen first, following the Link
+   header until issues were last seen before the window (one request when nothing is new);
 3. for each issue seen again since its events were last read in full (or whose event count
    changed), its events in the window, page by page. Pages are stored whole, about 2,000
    events per transaction (`SignalBatch`: signals, links, seen customers); the issue's
@@ -23,10 +24,9 @@ import logging
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,17 +36,20 @@ from monitor.config.secrets import missing_secret_reason
 from monitor.config.settings import SentrySettings, Settings
 from monitor.core.classify import Rule, classify, rules_from_settings
 from monitor.core.errors import ConfigError, SourceError
-from monitor.core.models import NOT_PURCHASE, PURCHASE_CATEGORIES, Signal
+from monitor.core.models import NOT_PURCHASE, Signal
 from monitor.core.timeutil import to_public
+from monitor.poll.sentry_project import project_id
+from monitor.poll.sentry_stats import PollStats
 from monitor.runner.jobs import JobResult
 from monitor.sources.http import HttpClient, Page, RetryPolicy
+from monitor.sources.sentry_errors import explain_for
 from monitor.sources.sentry_parse import (
     CURSOR,
     IssueRef,
     Request,
+    before_window,
     event_to_signal,
     events_request,
-    explain_for,
     issue_ref,
     issues_request,
     needs_events,
@@ -61,57 +64,13 @@ from monitor.store.signals import SaveResult, get_cursor, set_cursor
 if TYPE_CHECKING:
     from monitor.config.context import AppContext
 
-__all__ = ["event_to_signal", "poll", "poll_job", "sentry_client"]
+__all__ = ["PollStats", "event_to_signal", "poll", "poll_job", "sentry_client"]
 
 log = logging.getLogger(__name__)
 
 MAX_ISSUE_PAGES = 500  # 50,000 issues in one window: far beyond a sane project, so a runaway Link
 MAX_EVENT_PAGES = 500  # per issue and poll; past it the newest 50,000 events are kept and it is said
 Progress = Callable[[Sequence[IssueRef]], AbstractContextManager[Iterable[IssueRef]]]
-
-
-@dataclass
-class PollStats:
-    window: tuple[datetime, datetime]
-    pages: int = 0
-    requests: int = 0
-    issues: int = 0  # in the window
-    issues_read: int = 0  # whose events were read
-    issues_gone: int = 0  # deleted or merged while the poll ran
-    truncated: int = 0  # issues that hit MAX_EVENT_PAGES
-    skipped: int = 0  # list items that were not events
-    new_events: int = 0
-    categories: Counter[str] = field(default_factory=Counter)  # of the new events
-    linked: int = 0  # new purchase errors linked to a customer
-
-    @property
-    def purchase_errors(self) -> int:
-        return sum(self.categories[name] for name in PURCHASE_CATEGORIES)
-
-    def counts(self) -> dict[str, object]:
-        counts: dict[str, object] = {
-            "pages": self.pages,
-            "requests": self.requests,
-            "issues": self.issues,
-            "issues_read": self.issues_read,
-            "new_events": self.new_events,
-            "purchase_errors": self.purchase_errors,
-            **{name: self.categories[name] for name in PURCHASE_CATEGORIES},
-            NOT_PURCHASE: self.categories[NOT_PURCHASE],
-            "linked": self.linked,
-            "unlinked": self.purchase_errors - self.linked,
-        }
-        extras = {"issues_gone": self.issues_gone, "truncated": self.truncated, "skipped": self.skipped}
-        counts.update({name: value for name, value in extras.items() if value})
-        return counts
-
-    def summary(self) -> str:
-        kinds = ", ".join(f"{self.categories[n]} {n}" for n in PURCHASE_CATEGORIES if self.categories[n])
-        return (
-            f"Sentry: {self.pages} pages, {self.new_events} new events, {self.purchase_errors} purchase "
-            f"errors{f' ({kinds})' if kinds else ''}, {self.linked} linked, "
-            f"{self.purchase_errors - self.linked} unlinked"
-        )
 
 
 def sentry_client(
@@ -152,6 +111,7 @@ def poll(
     stats = PollStats(window=poll_window(cursor, now, sentry))
     before = client.requests_made
     try:
+        stats.project_id = project_id(db, client, sentry, now)
         issues = _list_issues(client, sentry, stats)
         known = known_issues(db, [issue.id for issue in issues])
         todo = [issue for issue in issues if needs_events(issue, known.get(issue.id))]
@@ -208,13 +168,17 @@ def _pages(client: HttpClient, request: Request, base_url: str, cap: int) -> Ite
 
 
 def _list_issues(client: HttpClient, sentry: SentrySettings, stats: PollStats) -> list[IssueRef]:
+    """The issues last seen in the window, newest first. Paging stops at the first page whose
+    issues were all last seen before the window: the list comes most recently seen first."""
     issues: dict[str, IssueRef] = {}  # by id: an issue seen again on a later page is one issue
-    request = issues_request(sentry, *stats.window)
+    start = stats.window[0]
+    request = issues_request(sentry, stats.project_id, *stats.window)
     for step in _pages(client, request, sentry.base_url, MAX_ISSUE_PAGES):
         stats.pages += 1
-        for item in step.page.data:
-            issue = issue_ref(item)
-            issues[issue.id] = issue
+        page = [issue_ref(item) for item in step.page.data]
+        issues.update((issue.id, issue) for issue in page if not before_window(issue, start))
+        if page and all(before_window(issue, start) for issue in page):
+            break
         if step.cut:
             raise SourceError(
                 f"Sentry listed more than {MAX_ISSUE_PAGES * 100} issues for one window; "
@@ -279,6 +243,7 @@ def _counter(stats: PollStats) -> Callable[[Sequence[Signal], SaveResult], None]
     def count(signals: Sequence[Signal], result: SaveResult) -> None:
         fresh = {signal.key: signal for signal in signals if signal.key in result.new_keys}
         stats.new_events += result.new
+        stats.dated_by_issue += sum(1 for s in fresh.values() if s.detail.get("dated_by") == "issue")
         stats.categories.update(signal.category for signal in fresh.values())
         stats.linked += sum(
             1

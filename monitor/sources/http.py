@@ -177,7 +177,8 @@ class HttpClient:
                 f"{self.name} answered {status}{_after(tries)}; the next poll tries again.", status=status
             )
         if status >= 400:
-            raise SourceError(self.explain(status, body), permanent=status in (401, 403, 404), status=status)
+            # Every 4xx but 408 and 429 is an answer about the request itself: asking again cannot help.
+            raise SourceError(self.explain(status, body), permanent=status != 408, status=status)
         try:
             data = json.loads(body) if body.strip() else None
         except ValueError:

@@ -1,16 +1,18 @@
 """The Sentry source's pure half: request plans, the poll window, wire objects to Signals, and
 the sentences for permanent errors. No I/O and no clock: `now` is always a parameter.
 
-Wire facts relied on (see the Sentry API reference): ids are strings; `lifetime.count` is a
-string; timestamps are ISO-8601 UTC with or without fractions; `user` may be null and any of
-its keys null or missing; `tags` is a list of `{key, value}` or, on old servers, a dict.
+Wire facts relied on (see the Sentry API reference and the recorded answers): ids are strings
+or numbers; an issue's event count is `lifetime.count` on current servers and only the top-level
+`count` string on older and self-hosted ones; timestamps are ISO-8601 UTC with or without
+fractions; `user` may be null and any of its keys null or missing; `tags` is a list of
+`{key, value}` or, on old servers, a dict. Sentry-compatible servers may send snake_case names
+(`date_created`, `event_id`, `last_seen`): each field is read under both spellings.
 
 Wire objects are tested with `isinstance(x, dict)`: JSON objects always decode to dict, and
 the exact test costs a fraction of the `Mapping` ABC's (a backfill makes a million of them)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Signal
 from monitor.core.timeutil import parse_iso
 from monitor.core.urlparts import quote_part
-from monitor.sources.http import Explain, Page
+from monitor.sources.http import Page
 
 CURSOR = "sentry"  # the cursors row: the end of the last window read in full
 PAGE_SIZE = 100  # Sentry's maximum for both list endpoints
@@ -62,17 +64,18 @@ def issue_ref(item: Any) -> IssueRef:
         raise SourceError("Sentry sent an issue without an id; the poll stopped before storing it.")
     metadata = _mapping(item.get("metadata"))
     lifetime = _mapping(item.get("lifetime"))
+    count = lifetime.get("count") if "count" in lifetime else item.get("count")
     return IssueRef(
         id=str(item["id"]),
-        short_id=_text(item.get("shortId")),
+        short_id=_text(_field(item, "shortId", "short_id")),
         title=_text(item.get("title")),
         culprit=_text(item.get("culprit")),
         exception_type=_text(metadata.get("type")),
         exception_value=_text(metadata.get("value")),
         permalink=_text(item.get("permalink")),
         level=_text(item.get("level")),
-        last_seen=_time(item.get("lastSeen")),
-        event_count=_int(lifetime.get("count")),
+        last_seen=_time(_field(item, "lastSeen", "last_seen")),
+        event_count=_int(count),
     )
 
 
@@ -106,28 +109,57 @@ def _api(settings: SentrySettings) -> str:
     return f"{settings.base_url}/api/0/organizations/{quote_part(settings.organization)}"
 
 
-def issues_request(settings: SentrySettings, start: datetime, end: datetime) -> Request:
-    """The organization issue list of one project, every status (`query=` empty: an event on a
-    resolved or ignored issue still counts), most recently seen first."""
+# Without a time range Sentry lists the issues seen in the last 14 days; a longer window asks
+# for the whole retention instead.
+DEFAULT_PERIOD = timedelta(days=14)
+
+
+def issues_request(settings: SentrySettings, project_id: str, start: datetime, end: datetime) -> Request:
+    """The organization issue list of one project (`project=` takes only numeric IDs), every
+    status (`query=` empty: an event on a resolved or ignored issue still counts), in the
+    server's default order, most recently seen first. No `sort`, `start` or `end`: compatible
+    servers refuse the one and apply the others to first-seen, which would hide old issues with
+    new events. The poll stops paging itself once issues were last seen before the window."""
     params: dict[str, Any] = {
-        "project": settings.project,
+        "project": project_id,
         "query": "",
-        "start": api_time(start),
-        "end": api_time(end),
-        "sort": "date",
         "limit": PAGE_SIZE,
         "groupStatsPeriod": "",  # no sparklines: cheaper for the server
     }
+    if end - start > DEFAULT_PERIOD:
+        params["statsPeriod"] = f"{RETENTION_DAYS}d"
     if settings.environment:
         params["environment"] = settings.environment
     return f"{_api(settings)}/issues/", params
 
 
+def before_window(issue: IssueRef, start: datetime) -> bool:
+    """Last seen before the window: its events in the window, if any, were read already."""
+    return issue.last_seen is not None and issue.last_seen < start
+
+
 def events_request(settings: SentrySettings, issue_id: str, start: datetime, end: datetime) -> Request:
+    """The events of one issue, newest first, from `/api/0/issues/{id}/events/`: the path that
+    sentry.io and self-hosted and compatible servers all serve (the organization-scoped one is
+    missing on some)."""
     params: dict[str, Any] = {"start": api_time(start), "end": api_time(end), "per_page": PAGE_SIZE}
     if settings.environment:
         params["environment"] = settings.environment
-    return f"{_api(settings)}/issues/{quote_part(issue_id)}/events/", params
+    return f"{settings.base_url}/api/0/issues/{quote_part(issue_id)}/events/", params
+
+
+def project_request(settings: SentrySettings) -> Request:
+    """The project's details, for its numeric ID."""
+    org, project = quote_part(settings.organization), quote_part(settings.project)
+    return f"{settings.base_url}/api/0/projects/{org}/{project}/", None
+
+
+def project_id_of(data: Any) -> str:
+    """The numeric ID in a project's details; SourceError when there is none."""
+    ident = data.get("id") if isinstance(data, dict) else None
+    if ident is None or not str(ident).isdigit():
+        raise SourceError("Sentry's project details carry no numeric id; check [sentry] base_url.")
+    return str(ident)
 
 
 def next_request(page: Page, request: Request, rows: int, base_url: str) -> Request | None:
@@ -189,7 +221,7 @@ def event_key(event: Any) -> str | None:
     """The dedup key (eventID), or None for something that is not an event."""
     if not isinstance(event, dict):
         return None
-    key = event.get("eventID") or event.get("id")
+    key = _field(event, "eventID", "event_id") or event.get("id")
     return str(key) if key else None
 
 
@@ -206,7 +238,13 @@ def event_to_signal(
     verdict = classify(text, rules)
     user = _mapping(event.get("user"))
     customer = _text(user.get("id")).strip() or None
-    occurred = _time(event.get("dateCreated")) or _time(event.get("dateReceived")) or issue.last_seen
+    occurred = _time(_field(event, "dateCreated", "date_created")) or _time(
+        _field(event, "dateReceived", "date_received")
+    )
+    # An event with no time of its own is dated by its issue's last-seen time, and says so:
+    # the digest shows it as uncertain, never as an error of another day.
+    dated_by_issue = occurred is None
+    occurred = occurred or issue.last_seen
     if occurred is None:
         raise ValueError(f"event {key} has no dateCreated")
     detail: dict[str, object] = {
@@ -218,6 +256,7 @@ def event_to_signal(
         "level": tags.get("level") or issue.level,
         "environment": tags.get("environment", ""),
         "rule": verdict.rule,
+        "dated_by": "issue" if dated_by_issue else "",
     }
     return Signal(
         source="sentry",
@@ -229,52 +268,17 @@ def event_to_signal(
         url=event_permalink(issue, key, settings),
         customer_ref=customer,
         email=_text(user.get("email")).strip() or None,
-        name=(_text(user.get("name")) or _text(user.get("username"))).strip() or None,
+        # `username` is an account handle, not how a person is addressed: never shown as a name.
+        name=_text(user.get("name")).strip() or None,
         action=action_for(verdict, customer),
         detail={k: v for k, v in detail.items() if v},
     )
 
 
-def explain_for(settings: SentrySettings, *, organization_token: bool = False) -> Explain:
-    """Sentences for Sentry's refusals, naming the fix: the token, its scope, the slugs."""
-    org, project, host = settings.organization, settings.project, settings.base_url
-    env = f", environment '{settings.environment}'" if settings.environment else ""
-
-    def explain(status: int, body: str) -> str:
-        if status == 401:
-            kind = (
-                "it is an organization token (sntrys_...), which cannot read issues; "
-                if organization_token
-                else "it is wrong, revoked or expired; "
-            )
-            return (
-                f"Sentry refused SENTRY_AUTH_TOKEN (401): {kind}use an internal-integration or "
-                "user auth token with the event:read scope."
-            )
-        if status == 403:
-            return (
-                f"Sentry answered 403: the token in SENTRY_AUTH_TOKEN lacks the event:read scope "
-                f"for organization '{org}'; give it event:read (and membership of that organization)."
-            )
-        if status == 404:
-            return (
-                f"Sentry answered 404: organization '{org}', project '{project}'{env} was not found "
-                f"at {host}; check [sentry] organization, project and base_url (sentry.io, "
-                "us.sentry.io, de.sentry.io or your own server)."
-            )
-        return f"Sentry answered {status}: {_detail(body)}"
-
-    return explain
-
-
-def _detail(body: str) -> str:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = body
-    detail = data.get("detail", data) if isinstance(data, dict) else data
-    text = " ".join(str(detail).split()) or "no detail given"
-    return _short(text)
+def _field(item: Mapping[str, Any], name: str, snake: str) -> Any:
+    """A field under Sentry's camelCase name or the snake_case one compatible servers use."""
+    value = item.get(name)
+    return item.get(snake) if value is None else value
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

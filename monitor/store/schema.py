@@ -131,3 +131,16 @@ def m002_sentry_issue_event_count(db: Database) -> None:
     # The issue's lifetime event count when its events were last read: a late event (one
     # older than the issue's lastSeen) changes the count but not lastSeen.
     db.execute("ALTER TABLE sentry_issues ADD COLUMN event_count INTEGER")
+
+
+@migrations()
+def m003_sentry_projects(db: Database) -> None:
+    # The numeric ID each configured project slug resolved to (`project=` takes only IDs),
+    # so the slug is asked about once, not before every poll.
+    db.execute(
+        """CREATE TABLE sentry_projects (
+            ref TEXT PRIMARY KEY,         -- base_url/organization/slug as configured
+            project_id TEXT NOT NULL,
+            resolved_at TEXT NOT NULL
+        )"""
+    )

@@ -26,6 +26,7 @@ from tests.store_helpers import save_customers_at
 TOKEN = "sntryu_test_token_0123456789"
 FORBIDDEN = "sntryu_forbidden_token_9876543"
 ORG, PROJECT = "gitlab", "customersgitlabcom"
+PROJECT_ID = "4502071"  # what Sentry knows the project by; the config names it by slug
 NOW = datetime.now(UTC).replace(microsecond=0)
 FAST = RetryPolicy(backoff_base=0.01, backoff_cap=0.05, max_wait=600.0, timeout=5.0)
 
@@ -118,7 +119,12 @@ def scenario_fixture() -> SentryScenario:
 @pytest.fixture(name="sentry")
 def sentry_fixture(scenario: SentryScenario) -> Iterator[SimulatorServer]:
     with start_sentry(
-        scenario, token=TOKEN, forbidden_token=FORBIDDEN, organization=ORG, project=PROJECT
+        scenario,
+        token=TOKEN,
+        forbidden_token=FORBIDDEN,
+        organization=ORG,
+        project=PROJECT,
+        project_id=PROJECT_ID,
     ) as server:
         yield server
 

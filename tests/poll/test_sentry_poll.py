@@ -20,6 +20,7 @@ from tests.poll.sentry_helpers import (
     NOW,
     ORG,
     PROJECT,
+    PROJECT_ID,
     TOKEN,
     app_for,
     config_fixture,  # noqa: F401  (fixtures)
@@ -134,7 +135,7 @@ def test_pagination_covers_more_than_100_issues_and_an_issue_with_250_events(
 def test_a_link_header_whose_url_holds_commas_is_followed(config: Path, sentry: SimulatorServer) -> None:
     # The first issue page answers with a Link whose URL has commas (e.g. a release:[a,b] query).
     next_url = (
-        f"{sentry.base_url}/api/0/organizations/{ORG}/issues/?project={PROJECT}&query=&sort=date"
+        f"{sentry.base_url}/api/0/organizations/{ORG}/issues/?project={PROJECT_ID}&query=&sort=date"
         "&limit=100&release=[1.0,2.0]&cursor=0:0:0"
     )
     link = (
@@ -169,7 +170,8 @@ def test_a_429_without_retry_after_waits_for_the_reset_then_succeeds(
     )
     assert result.ok, result.summary
     assert len(waits) == 1 and 0 < waits[0] <= 3.01  # until the reset (plus jitter), not a blind back-off
-    assert [r.status for r in sentry.requests[:2]] == [429, 200]
+    issue_lists = [r for r in sentry.requests if r.path.endswith("/issues/")]
+    assert [r.status for r in issue_lists[:2]] == [429, 200]
     assert len(stored(_db(config))) == len(EVENTS)
 
 

@@ -126,7 +126,11 @@ LASTING = [
     Case("missing-token", "SENTRY_AUTH_TOKEN", exit_code=2, env={}),
     Case("missing-link-on-a-full-page", "without a Link header", prepare=_rewrite(BIG_EVENTS, _without_link)),
     Case("garbled-link-on-a-full-page", "without a Link header", prepare=_rewrite(BIG_EVENTS, _garbled_link)),
-    Case("garbled-link-cursor", "Sentry answered 400", prepare=_rewrite(BIG_EVENTS, _garbled_cursor)),
+    Case(
+        "garbled-link-cursor",
+        "refused the 'cursor' parameter (400",
+        prepare=_rewrite(BIG_EVENTS, _garbled_cursor),
+    ),
     Case(
         "link-to-the-same-page", "points back at the same page", prepare=_rewrite(BIG_EVENTS, _link_to_itself)
     ),

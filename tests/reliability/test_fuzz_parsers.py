@@ -17,7 +17,7 @@ from monitor.config.settings import MailgunSettings, SentrySettings
 from monitor.core.errors import SourceError
 from monitor.core.models import REPORTED_CATEGORIES, Signal
 from monitor.poll.sentry import PollStats, _signals
-from monitor.sources import mailgun_client, mailgun_parse, sentry_parse
+from monitor.sources import mailgun_client, mailgun_parse, sentry_errors, sentry_parse
 from monitor.sources.http import Page, parse_link_header
 from monitor.store import open_db
 from monitor.store.signals import save_signals
@@ -291,6 +291,6 @@ def test_a_mailgun_page_of_any_shape_is_read_or_refused_with_a_source_error(data
     status=st.sampled_from([400, 401, 403, 404, 413, 500]),
 )
 def test_every_refusal_body_becomes_one_sentence_for_either_source(body: str, status: int) -> None:
-    for explain in (mailgun_client.explain_for(MAILGUN), sentry_parse.explain_for(SENTRY)):
+    for explain in (mailgun_client.explain_for(MAILGUN), sentry_errors.explain_for(SENTRY)):
         sentence = explain(status, body)
         assert isinstance(sentence, str) and sentence and len(sentence) < 600

@@ -220,7 +220,7 @@ def test_event_tags_carry_environment_level_the_user_tag_and_caller_tags(server:
 
 
 def test_paging_through_more_than_100_issues_returns_each_issue_exactly_once(server: SimulatorServer) -> None:
-    items, pages = walk(f"{server.base_url}{ISSUES}?project={PROJECT}&statsPeriod=24h&limit=100")
+    items, pages = walk(f"{server.base_url}{ISSUES}?project={PROJECT_ID}&statsPeriod=24h&limit=100")
     ids = [item["id"] for item in items]
     assert len(pages) == 2 and len(ids) == 121 and len(set(ids)) == 121
     assert pages[0].headers["X-Hits"] == "121" and pages[0].headers["X-Max-Hits"] == "1000"
@@ -380,12 +380,28 @@ def test_sort_new_orders_by_first_seen_and_date_by_last_seen(server: SimulatorSe
     assert last_seen == sorted(last_seen, reverse=True) and "1000" in [issue["id"] for issue in by_date[:3]]
 
 
-@pytest.mark.parametrize("projects", [[PROJECT], [PROJECT_ID], ["-1"], []])
-def test_project_takes_the_slug_the_numeric_id_or_minus_one(
-    server: SimulatorServer, projects: list[str]
-) -> None:
+@pytest.mark.parametrize("projects", [[PROJECT_ID], ["-1"], []])
+def test_project_takes_the_numeric_id_or_minus_one(server: SimulatorServer, projects: list[str]) -> None:
     response = get(server, ISSUES, project=projects, statsPeriod="24h")
     assert response.status_code == 200 and response.headers["X-Hits"] == "121"
+
+
+def test_a_project_slug_is_refused_with_400_as_sentry_does(server: SimulatorServer) -> None:
+    # sentry.io: organization endpoints take only numeric project IDs in `project`.
+    response = get(server, ISSUES, project=PROJECT, statsPeriod="24h")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid project parameter. Values must be numbers."}
+
+
+def test_another_projects_id_is_forbidden(server: SimulatorServer) -> None:
+    response = get(server, ISSUES, project="999999", statsPeriod="24h")
+    assert response.status_code == 403
+
+
+def test_the_project_details_give_its_numeric_id_by_slug(server: SimulatorServer) -> None:
+    body = get(server, f"/api/0/projects/acme/{PROJECT}/").json()
+    assert body["id"] == PROJECT_ID and body["slug"] == PROJECT
+    assert get(server, "/api/0/projects/acme/no-such-project/").status_code == 404
 
 
 def test_an_issue_is_reachable_by_id_and_by_short_id(server: SimulatorServer) -> None:
@@ -428,7 +444,6 @@ def test_a_token_without_event_read_is_answered_with_403(options: dict[str, Any]
     ("path", "params"),
     [
         ("/api/0/organizations/other-org/issues/", {}),
-        (ISSUES, {"project": "other-project"}),
         (f"{ISSUES}424242/", {}),
         (f"{ISSUES}424242/events/", {}),
         ("/api/0/organizations/acme/nothing-here/", {}),

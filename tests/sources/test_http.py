@@ -221,15 +221,16 @@ def test_an_auth_or_not_found_answer_is_a_permanent_error_with_the_explanation(
     assert client.requests_made == 1  # never retried
 
 
-def test_another_4xx_is_neither_retried_nor_permanent(server: SimulatorServer) -> None:
-    server.inject(Fault(status=400, body=b'{"detail": "bad query"}'))
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_refused_request_is_permanent_and_never_retried(server: SimulatorServer, status: int) -> None:
+    server.inject(Fault(status=status, body=b'{"detail": "bad query"}'))
     client = _client()
 
     with pytest.raises(SourceError) as caught:
         client.get_json(f"{server.base_url}/api/0/issues/")
 
-    assert not caught.value.permanent
-    assert str(caught.value) == "Sentry answered 400."
+    assert caught.value.permanent
+    assert str(caught.value) == f"Sentry answered {status}."
     assert client.requests_made == 1
 
 

@@ -10,11 +10,11 @@ import pytest
 from monitor.config.settings import SentrySettings
 from monitor.core.errors import SourceError
 from monitor.sources.http import Page, parse_link_header
+from monitor.sources.sentry_errors import explain_for
 from monitor.sources.sentry_parse import (
     IssueRef,
     event_to_signal,
     events_request,
-    explain_for,
     issue_ref,
     issues_request,
     needs_events,
@@ -71,7 +71,7 @@ def test_an_event_becomes_a_classified_signal_naming_its_customer() -> None:
         (None, (None, None, None)),
         ({}, (None, None, None)),
         ({"id": None, "email": "x@y.example"}, (None, "x@y.example", None)),
-        ({"id": 17, "username": "jdoe"}, ("17", None, "jdoe")),
+        ({"id": 17, "username": "jdoe"}, ("17", None, None)),  # a handle is not a name
         ({"id": "  ", "email": "", "name": "N"}, (None, None, "N")),
     ],
 )
@@ -161,17 +161,19 @@ def test_an_old_cursor_is_clamped_to_sentrys_retention() -> None:
 
 def test_requests_ask_for_every_status_of_one_project_in_the_window() -> None:
     start, end = poll_window(None, NOW, SETTINGS)
-    url, params = issues_request(SETTINGS, start, end)
+    url, params = issues_request(SETTINGS, "4502071", start, end)
     assert url == "https://sentry.io/api/0/organizations/gitlab/issues/"
     assert params is not None
-    assert params["query"] == "" and params["sort"] == "date" and params["limit"] == 100
-    assert params["project"] == "customersgitlabcom" and params["end"] == "2026-11-24T08:00:00"
-    assert "environment" not in params
+    assert params["query"] == "" and params["limit"] == 100 and params["project"] == "4502071"
+    # Neither sort nor start/end: compatible servers refuse the one and misapply the others.
+    assert not {"sort", "start", "end", "statsPeriod", "environment"} & set(params)
+    _, long_window = issues_request(SETTINGS, "4502071", start - timedelta(days=30), end)
+    assert long_window is not None and long_window["statsPeriod"] == "90d"
     with_env = SentrySettings(
         base_url="https://de.sentry.io", organization="o", project="p", environment="prod"
     )
     url, params = events_request(with_env, "42", start, end)
-    assert url == "https://de.sentry.io/api/0/organizations/o/issues/42/events/"
+    assert url == "https://de.sentry.io/api/0/issues/42/events/"
     assert params is not None and params["environment"] == "prod" and params["per_page"] == 100
 
 
@@ -213,8 +215,9 @@ def test_refusals_are_sentences_that_name_the_fix() -> None:
     assert "event:read" in explain(403, "") and "'gitlab'" in explain(403, "")
     text = explain(404, "")
     assert "'gitlab'" in text and "'customersgitlabcom'" in text and "https://sentry.io" in text
-    assert (
-        explain(400, '{"detail": "Invalid cursor parameter."}')
-        == "Sentry answered 400: Invalid cursor parameter."
-    )
+    refused = explain(400, '{"detail": "Invalid project parameter. Values must be numbers."}')
+    assert refused.startswith("Sentry refused the 'project' parameter (400: Invalid project parameter.")
+    assert "not retried" in refused
+    assert "'environment'" in explain(422, '{"detail": "Unknown environment: \'prod\'"}')
+    assert "a parameter of the request" in explain(400, '{"detail": "Bad request"}')
     assert "organization token" in explain_for(SETTINGS, organization_token=True)(401, "")

@@ -10,6 +10,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from monitor.simulators.base import Reply, Request, SimulatorServer
+from monitor.simulators.sentry.compat import (
+    check_variants,
+    event_item,
+    issue_list_item,
+    org_events_reply,
+    refuse_sort,
+)
 from monitor.simulators.sentry.paging import (
     Cursor,
     event_page_links,
@@ -54,10 +61,11 @@ MAX_HITS = 1000  # Sentry's issue search counts hits up to this (X-Max-Hits)
 
 _ROUTES = [
     ("issues", re.compile(r"^/api/0/organizations/(?P<org>[^/]+)/issues/$")),
-    ("events", re.compile(r"^/api/0/organizations/(?P<org>[^/]+)/issues/(?P<issue>[^/]+)/events/$")),
+    ("org-events", re.compile(r"^/api/0/organizations/(?P<org>[^/]+)/issues/(?P<issue>[^/]+)/events/$")),
     ("issue", re.compile(r"^/api/0/organizations/(?P<org>[^/]+)/issues/(?P<issue>[^/]+)/$")),
     ("events", re.compile(r"^/api/0/(?:issues|groups)/(?P<issue>[^/]+)/events/$")),
     ("issue", re.compile(r"^/api/0/(?:issues|groups)/(?P<issue>[^/]+)/$")),
+    ("project", re.compile(r"^/api/0/projects/(?P<org>[^/]+)/(?P<project>[^/]+)/$")),
 ]
 
 
@@ -90,7 +98,9 @@ class SentryApp:
         project_name: str | None = None,
         concurrent_limit: int = DEFAULT_CONCURRENT_LIMIT,
         retention_days: int = 90,
+        compat: Iterable[str] = (),
     ) -> None:
+        self.compat = check_variants(compat)  # see `compat`: how compatible servers differ
         self.scenario = scenario
         self.token, self.forbidden_token, self.scopes = token, forbidden_token, frozenset(scopes)
         self.organization, self.organization_id = organization, organization_id
@@ -130,8 +140,12 @@ class SentryApp:
             self._authorise(request, args)
             if route == "issues":
                 return self._list_issues(request, now)
+            if route == "project":
+                return self._project(args["project"])
+            if route == "org-events" and (reply := org_events_reply(self.compat)) is not None:
+                return reply
             issue = self._issue(args["issue"])
-            if route == "events":
+            if route in ("events", "org-events"):
                 return self._list_events(request, issue, now)
             return self._issue_detail(request, issue, now)
         except ApiError as error:
@@ -193,10 +207,11 @@ class SentryApp:
     # -- endpoints
 
     def _list_issues(self, request: Request, now: int) -> Reply:
-        check_projects(request, self.project, self.project_id)
+        check_projects(request, self.project_id)
         limit = int_param(request, "limit", 100, 100)
         cursor = Cursor.parse(request.param("cursor"))
         start, end = query_window(request, now, self.retention_us)
+        refuse_sort(self.compat, request.param("sort"))
         sort = request.param("sort") or "date"
         if sort not in SORTS:
             raise ApiError(400, f"Invalid sort: {sort}")
@@ -216,7 +231,9 @@ class SentryApp:
             query = IssueQuery(start, end, sort, environments=render.environments, **parse_search(text, now))
             view = self.scenario.search(query)
             page, links = sequence_page(view, cursor, limit)
-            body = [issue_item(issue, project, render) for issue in page]
+            if "first-seen-window" in self.compat and request.param("start"):  # applied per page
+                page = [issue for issue in page if issue.times and start <= issue.times[0] <= end]
+            body = [issue_list_item(self.compat, issue_item(issue, project, render)) for issue in page]
         headers = {
             "Link": link_header(self._page_url(request), links),
             "X-Hits": str(min(len(view), MAX_HITS)),
@@ -249,10 +266,23 @@ class SentryApp:
         with self.scenario.lock:
             self.scenario.reveal(now)
             page, has_more = newest_first(issue, start, end, environments, offset, per_page)
-            body = [render_event(event, self.project_id) for event in page]
+            body = [event_item(self.compat, render_event(event, self.project_id)) for event in page]
         # GenericOffsetPaginator counts no hits, so there is no X-Hits here.
         links = event_page_links(offset, per_page, has_more)
         return json_reply(200, body, {"Link": link_header(self._page_url(request), links)})
+
+    def _project(self, ref: str) -> Reply:
+        """getProject: the project's details, found by slug or ID."""
+        if ref not in (self.project, self.project_id):
+            raise ApiError(404, NOT_FOUND)
+        body = {
+            "id": self.project_id,
+            "slug": self.project,
+            "name": self.project_name,
+            "platform": "ruby",
+            "organization": {"id": self.organization_id, "slug": self.organization},
+        }
+        return json_reply(200, body)
 
     def _issue_detail(self, request: Request, issue: Issue, now: int) -> Reply:
         environments = requested_environments(request, self.scenario.environments)

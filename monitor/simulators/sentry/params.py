@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from monitor.simulators.base import Request
-from monitor.simulators.sentry.wire import NOT_FOUND, ApiError, parse_iso, parse_period
+from monitor.simulators.sentry.wire import FORBIDDEN, NOT_FOUND, ApiError, parse_iso, parse_period
 
 
 def query_window(request: Request, now: int, retention_us: int) -> tuple[int, int]:
@@ -32,11 +32,14 @@ def requested_environments(request: Request, known: Set[str]) -> frozenset[str]:
     return names
 
 
-def check_projects(request: Request, slug: str, project_id: str) -> None:
-    """`project=` may name only this project, by slug or id, or all projects (-1)."""
+def check_projects(request: Request, project_id: str) -> None:
+    """`project=` takes numeric IDs only (a slug is a 400, as on sentry.io); an ID that is not
+    this project's (nor -1, all projects) is one the token may not see: 403."""
     for ref in request.query.get("project", []):
-        if ref not in ("-1", slug, project_id):
-            raise ApiError(404, NOT_FOUND)
+        if not ref.lstrip("-").isdigit():
+            raise ApiError(400, "Invalid project parameter. Values must be numbers.")
+        if ref not in ("-1", project_id):
+            raise ApiError(403, FORBIDDEN)
 
 
 def int_param(request: Request, name: str, default: int, maximum: int) -> int:
