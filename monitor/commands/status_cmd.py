@@ -81,6 +81,11 @@ def _source_lines(source: SourceStatus, at: _At) -> list[str]:
     if not source.configured and not source.signals:
         return [f"  {source.name:<10}  not configured"]
     lines = [f"  {source.name:<10}  last success {at(source.last_success)}, {source.signals} signals stored"]
+    if source.dated_by_issue:
+        lines.append(
+            f"  {'':<10}  {source.dated_by_issue} events came without a time of their own and are "
+            "dated by their issue (shown as uncertain in the digest)"
+        )
     if source.failing_since:
         lines.append(f"  {'':<10}  failing since {at(source.failing_since)}")
     if source.last_error:

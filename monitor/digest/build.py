@@ -168,7 +168,15 @@ def _unlinked_key(row: SignalRow) -> tuple[Hashable, ...]:
 def _late_key(zone: ZoneInfo) -> GroupKey:
     def key(row: SignalRow) -> tuple[Hashable, ...]:
         day = local_day(row.occurred_at, zone)
-        return (day, row.customer_id or "", row.email_norm or "", row.source, row.category, row.group)
+        return (
+            day,
+            row.customer_id or "",
+            row.email_norm or "",
+            row.source,
+            row.category,
+            row.group,
+            row.uncertain,
+        )
 
     return key
 
@@ -236,6 +244,7 @@ def _late_line(group: Sequence[SignalRow], zone: ZoneInfo) -> dict[str, Any]:
         "email": latest.customer_email or latest.email or "",
         **_span(group, latest),
         "stored_at": to_public(max(row.stored_at for row in group)),
+        **({"uncertain": True} if latest.uncertain else {}),
     }
 
 

@@ -30,6 +30,7 @@ class SignalRow:
     customer_email: str | None = None
     customer_name: str = ""
     company: str = ""
+    uncertain: bool = False  # no time of its own: dated by its Sentry issue's last-seen time
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class SourceStatus:
     last_error_at: datetime | None
     failing_since: datetime | None
     signals: int
+    dated_by_issue: int = 0  # Sentry events with no time of their own, dated by their issue
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,16 @@ def _source_status(settings: Settings, db: Database, name: str) -> SourceStatus:
         last_error_at=failure.finished_at if failure else None,
         failing_since=failing_since(db, job, success),
         signals=count_signals(db, name),
+        dated_by_issue=_dated_by_issue(db) if name == "sentry" else 0,
     )
+
+
+def _dated_by_issue(db: Database) -> int:
+    row = db.execute(
+        "SELECT COUNT(*) FROM signals"
+        " WHERE source = 'sentry' AND json_extract(detail, '$.dated_by') = 'issue'"
+    ).fetchone()
+    return int(row[0])
 
 
 def _last_digest(db: Database) -> DigestSent | None:
@@ -199,6 +209,7 @@ def status_json(status: Status) -> dict[str, Any]:
                 "last_error_at": _time(s.last_error_at),
                 "failing_since": _time(s.failing_since),
                 "signals": s.signals,
+                "dated_by_issue": s.dated_by_issue,
             }
             for s in status.sources
         },

@@ -24,7 +24,8 @@ SELECT_ROWS = f"""
 SELECT s.source, s.category, s.occurred_at, s.stored_at, s.title, s.grp, s.url, s.email, s.email_norm,
        s.name, s.action, l.customer_id, l.match, l.confidence, c.email AS customer_email,
        TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS customer_name,
-       COALESCE(c.company, '') AS company
+       COALESCE(c.company, '') AS company,
+       json_extract(s.detail, '$.dated_by') IS 'issue' AS uncertain
 FROM signals s
 LEFT JOIN links l ON l.signal_id = s.id
 LEFT JOIN customers c ON c.id = l.customer_id
@@ -52,7 +53,7 @@ SOURCE_JOBS = {"sentry": "poll-sentry", "mailgun": "poll-mailgun"}
 
 def _row(record: sqlite3.Row | tuple[Any, ...]) -> SignalRow:
     (source, category, occurred, stored, title, grp, url, email, email_norm, name, action) = record[:11]
-    (customer_id, match, confidence, customer_email, customer_name, company) = record[11:]
+    (customer_id, match, confidence, customer_email, customer_name, company, uncertain) = record[11:]
     return SignalRow(
         source=source,
         category=category,
@@ -71,12 +72,19 @@ def _row(record: sqlite3.Row | tuple[Any, ...]) -> SignalRow:
         customer_email=customer_email,
         customer_name=customer_name or "",
         company=company or "",
+        uncertain=bool(uncertain),
     )
+
+
+# An event that carried no time of its own is dated by its issue: it never counts as a signal
+# of that day, but shows as late and uncertain in the digest of the day it was stored.
+DATED = "json_extract(s.detail, '$.dated_by') IS NOT 'issue'"
+UNDATED = "json_extract(s.detail, '$.dated_by') IS 'issue'"
 
 
 def day_rows(db: Database, start: datetime, end: datetime) -> list[SignalRow]:
     """Reported signals that occurred in [start, end), with link and customer."""
-    sql = SELECT_ROWS.format(where="s.occurred_at >= :start AND s.occurred_at < :end")
+    sql = SELECT_ROWS.format(where=f"s.occurred_at >= :start AND s.occurred_at < :end AND {DATED}")
     return [_row(r) for r in db.execute(sql, {"start": to_db(start), "end": to_db(end)})]
 
 
@@ -85,21 +93,25 @@ def late_rows(db: Database, start: datetime, end: datetime, zone: ZoneInfo) -> l
 
     Each signal has one `stored_at`, so it is late in exactly one digest: the one whose window
     holds the moment it was stored. A suppression list's first snapshot (`detail.backfill`)
-    is history the monitor had never seen, not news arriving late: it is left out."""
+    is history the monitor had never seen, not news arriving late: it is left out. Events with
+    no time of their own stored in [start, end) are late too, marked uncertain."""
+    window = {"start": to_db(start), "end": to_db(end)}
     sql = SELECT_ROWS.format(
         where="s.occurred_at < :start AND s.stored_at >= :start AND s.stored_at < :end"
-        " AND json_extract(s.detail, '$.backfill') IS NOT 1"
+        f" AND json_extract(s.detail, '$.backfill') IS NOT 1 AND {DATED}"
     )
-    candidates = [_row(r) for r in db.execute(sql, {"start": to_db(start), "end": to_db(end)})]
+    candidates = [_row(r) for r in db.execute(sql, window)]
+    undated_sql = SELECT_ROWS.format(where=f"s.stored_at >= :start AND s.stored_at < :end AND {UNDATED}")
+    undated = [_row(r) for r in db.execute(undated_sql, window)]
     if not candidates:
-        return []
+        return undated
     first_sent = {day: from_db(sent) for day, sent in db.execute(FIRST_SENT) if sent}
     late = []
     for row in candidates:
         sent = first_sent.get(local_day(row.occurred_at, zone).isoformat())
         if sent is not None and sent < row.stored_at:
             late.append(row)
-    return late
+    return late + undated
 
 
 def trend(

@@ -6,14 +6,18 @@ switch of the simulator; the poll must store every event with its own time under
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import main
 from monitor.simulators.base import SimulatorServer
 from monitor.simulators.sentry import SentryScenario, start_sentry
 from tests.poll.sentry_helpers import (
@@ -127,3 +131,26 @@ def test_a_late_event_on_an_issue_without_lifetime_is_read_by_its_count(
 
     assert result.exit_code == 0, result.output
     assert event_id(LATE) in stored(config.parent / "monitor.db")
+
+
+def test_events_without_a_time_are_counted_and_shown_as_uncertain_never_as_another_days(
+    server_for: Any, write_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = server_for("undated-events")
+    config = configured(write_config, server, monkeypatch)
+
+    result = poll_cli(config)
+    status = CliRunner().invoke(main, ["--config", str(config), "status", "--json"])
+    today = NOW.astimezone(ZoneInfo("Europe/Amsterdam")).date().isoformat()
+    digest = CliRunner().invoke(
+        main, ["--config", str(config), "digest", "--date", today, "--format", "json"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"dated by issue +{len(EXPECTED_KEYS)}\n", result.output)
+    assert json.loads(status.output)["sources"]["sentry"]["dated_by_issue"] == len(EXPECTED_KEYS)
+    day = json.loads(digest.output)
+    sentry_lines = [s for c in day["customers"] for s in c["signals"] if s["source"] == "sentry"]
+    assert sentry_lines == [] and not [u for u in day["unlinked"] if u["source"] == "sentry"]
+    late = [line for line in day["late"] if line["source"] == "sentry"]
+    assert late and all(line["uncertain"] is True for line in late)

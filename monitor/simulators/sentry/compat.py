@@ -7,7 +7,8 @@ endpoints a little differently. Each difference seen in the field is a switch of
 - `no-org-events`: `/organizations/{org}/issues/{id}/events/` answers 404;
 - `html-org-events`: the same path answers 200 with an HTML page;
 - `first-seen-window`: `start`/`end` on the issue list filter by first-seen, not by events;
-- `snake-case`: event lists use snake_case names (`event_id`, `date_created`, ...).
+- `snake-case`: event lists use snake_case names (`event_id`, `date_created`, ...);
+- `undated-events`: events come without `dateCreated` or `dateReceived`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from monitor.simulators.base import Reply
 from monitor.simulators.sentry.wire import ApiError
 
 VARIANTS = frozenset(
-    {"no-lifetime", "refuse-sort", "no-org-events", "html-org-events", "first-seen-window", "snake-case"}
+    {
+        "no-lifetime",
+        "refuse-sort",
+        "no-org-events",
+        "html-org-events",
+        "first-seen-window",
+        "snake-case",
+        "undated-events",
+    }
 )
 SNAKE = {
     "eventID": "event_id",
@@ -64,6 +73,8 @@ def issue_list_item(compat: frozenset[str], item: dict[str, Any]) -> dict[str, A
 
 
 def event_item(compat: frozenset[str], event: dict[str, Any]) -> dict[str, Any]:
+    if "undated-events" in compat:
+        event = {key: value for key, value in event.items() if key not in ("dateCreated", "dateReceived")}
     if "snake-case" not in compat:
         return event
     return {SNAKE.get(key, key): value for key, value in event.items()}
