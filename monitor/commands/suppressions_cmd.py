@@ -13,7 +13,8 @@ from monitor.config.settings import MailgunSettings
 from monitor.poll.mailgun_lists import record_removal
 from monitor.sources.http import HttpClient
 from monitor.sources.mailgun_client import client_for, delete_entry, lookup_entry, section
-from monitor.sources.mailgun_parse import LISTS, entry_title, parse_entry
+from monitor.sources.mailgun_entries import entry_title, parse_entry
+from monitor.sources.mailgun_parse import LISTS
 
 CAUTION = {
     "complaints": "remove it only with the customer's consent",

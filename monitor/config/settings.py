@@ -168,6 +168,18 @@ class MailgunSettings:
     max_wait_seconds: float = field(
         default=300.0, metadata=doc("most time one poll spends waiting on rate limits and retries", _positive)
     )
+    events_api: str = field(
+        default="logs",
+        metadata=doc(
+            "logs | events: read failures, complaints and unsubscribes from the Logs API or the "
+            "(deprecated) Events API; the digest is the same with either",
+            _choice("logs", "events"),
+        ),
+    )
+    customer_id_variable: str = field(
+        default="customer_id",
+        metadata=doc("the user-variables key that carries the portal's customer ID (an exact match)"),
+    )
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from monitor.poll.mailgun_lists import ListStats, reconcile_lists
 from monitor.runner.jobs import JobResult, run_job
 from monitor.sources.http import HttpClient
 from monitor.sources.mailgun_client import client_for, mailgun_client, section
-from monitor.sources.mailgun_parse import entry_to_signal, event_to_signal
+from monitor.sources.mailgun_entries import entry_to_signal
+from monitor.sources.mailgun_parse import event_to_signal
 from monitor.store.runs import last_run
 
 if TYPE_CHECKING:

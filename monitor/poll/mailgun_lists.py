@@ -26,7 +26,8 @@ from monitor.core.timeutil import to_db
 from monitor.poll.mailgun_events import Tally, tally
 from monitor.sources.http import HttpClient
 from monitor.sources.mailgun_client import LIST_LIMIT, list_url, section, walk
-from monitor.sources.mailgun_parse import LISTS, Entry, entry_to_signal, parse_entry
+from monitor.sources.mailgun_entries import entry_to_signal, parse_entry
+from monitor.sources.mailgun_parse import LISTS, Entry
 from monitor.store import write_tx
 from monitor.store.batch import SignalBatch, Step
 

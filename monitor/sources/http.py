@@ -6,13 +6,14 @@ Policy (from the vendors' documentation):
 - 5xx, timeouts, dropped connections and truncated bodies are retried with exponential
   back-off and full jitter.
 - 429 waits for `Retry-After` if given, else the reset time in `X-Sentry-Rate-Limit-Reset`
-  or `X-RateLimit-Reset` (epoch seconds), else backs off exponentially. Sentry's 429 carries
-  no Retry-After, only its reset header.
-- A Sentry answer with `X-Sentry-Rate-Limit-Remaining: 0` makes the next request wait for
-  the window to reset instead of earning a 429.
+  or `X-RateLimit-Reset` (epoch seconds) or Mailgun's `X-Request-Reset` (epoch milliseconds),
+  else backs off exponentially. Sentry's 429 carries no Retry-After, only its reset header.
+- An answer with `X-Sentry-Rate-Limit-Remaining: 0` (Sentry) or `X-Request-Remaining: 0`
+  (Mailgun) makes the next request wait for the window to reset instead of earning a 429.
 - All waits of one client share a budget (`max_wait`); past it the poll ends with a
   SourceError, to be completed by the next poll. Other 4xx are never retried.
-- POST is never retried: a blind retry of a send could deliver the same mail twice.
+- POST is never retried (a blind retry of a send could deliver the same mail twice), except a
+  POST that only reads (`query_json`, Mailgun's Logs API).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from monitor.core.errors import MonitorError, SourceError
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# (remaining, reset, reset units per second): a window is used up when remaining says 0.
+RATE_LIMIT_HEADERS = (
+    ("X-Sentry-Rate-Limit-Remaining", "X-Sentry-Rate-Limit-Reset", 1),
+    ("X-Request-Remaining", "X-Request-Reset", 1000),
+)
 LINK_ENTRY = re.compile(r'<([^>]*)>;\s*rel="([^"]+)";\s*results="(true|false)";\s*cursor="([^"]*)"')
 USER_AGENT = f"customersdot-monitor/{__version__} (+python-requests)"
 
@@ -114,14 +120,25 @@ class HttpClient:
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Page:
         return self.request("GET", url, params=params)
 
+    def query_json(self, url: str, body: Mapping[str, Any]) -> Page:
+        """A read that is a POST with a JSON body (Mailgun's Logs API): retried like a GET,
+        since asking again changes nothing."""
+        return self.request("POST", url, json=dict(body), idempotent=True)
+
     def request(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
+        **kwargs: Any,
     ) -> Page:
         # A stop (SIGTERM) ends the work between requests: what is committed stays, the rest
         # is read again by the next poll.
         if self.stop.is_set():
             raise Interrupted(f"Stopped before the next request to {self.name}.")
-        retryable = method in ("GET", "DELETE", "HEAD")
+        retryable = idempotent or method in ("GET", "DELETE", "HEAD")
         for attempt in range(1, max(self.policy.attempts, 1) + 1):
             self._wait_for_window()
             last = attempt == self.policy.attempts or not retryable
@@ -202,10 +219,15 @@ class HttpClient:
         return self._environment[origin]
 
     def _note_rate_limit(self, response: requests.Response) -> None:
-        remaining = response.headers.get("X-Sentry-Rate-Limit-Remaining")
-        reset = _float(response.headers.get("X-Sentry-Rate-Limit-Reset"))
-        if remaining is not None and remaining.strip() == "0" and reset:
-            self._not_before = max(self._not_before, reset)
+        """A window used up: the next request waits for its reset. Sentry says so in
+        X-Sentry-Rate-Limit-* (reset in epoch seconds), Mailgun in X-Request-* (reset in epoch
+        milliseconds)."""
+        headers = response.headers
+        for remaining_header, reset_header, scale in RATE_LIMIT_HEADERS:
+            remaining = headers.get(remaining_header)
+            reset = _float(headers.get(reset_header))
+            if remaining is not None and remaining.strip() == "0" and reset:
+                self._not_before = max(self._not_before, reset / scale)
 
     def _wait_for_window(self) -> None:
         delay = self._not_before - self.clock()
@@ -217,6 +239,8 @@ class HttpClient:
         headers = response.headers
         retry_after = _float(headers.get("Retry-After"))
         reset = _float(headers.get("X-Sentry-Rate-Limit-Reset")) or _float(headers.get("X-RateLimit-Reset"))
+        if reset is None and (mailgun_reset := _float(headers.get("X-Request-Reset"))) is not None:
+            reset = mailgun_reset / 1000  # Mailgun: epoch milliseconds
         if retry_after is not None:
             delay = retry_after
         elif reset is not None:

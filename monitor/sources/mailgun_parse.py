@@ -16,6 +16,7 @@ the exact test costs a fraction of the `Mapping` ABC's (a backfill makes a milli
 
 from __future__ import annotations
 
+import json
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from typing import Any, NamedTuple
 
 from monitor.config.settings import MailgunSettings
 from monitor.core.models import Signal, normalize_email
-from monitor.core.timeutil import from_db, from_epoch, parse_rfc2822
+from monitor.core.timeutil import from_db, from_epoch, parse_iso
 from monitor.core.urlparts import quote_part
 
 CURSOR = "mailgun-events"
@@ -109,8 +110,14 @@ def logs_url(template: str, domain: str, email: str) -> str:
     return template.format(domain=domain, email=quote_part(email.strip()))
 
 
-def _mail_signal(
-    category: str, email: str, occurred_at: datetime, title: str, logs: str, detail: dict[str, object]
+def mail_signal(
+    category: str,
+    email: str,
+    occurred_at: datetime,
+    title: str,
+    logs: str,
+    detail: dict[str, object],
+    customer_ref: str | None = None,
 ) -> Signal:
     norm = normalize_email(email) or ""
     return Signal(
@@ -121,6 +128,7 @@ def _mail_signal(
         title=title[:TITLE_MAX],
         group=f"{category}:{norm}",
         url=logs,
+        customer_ref=customer_ref,
         email=email.strip(),
         # The normalized address: every record of one trouble suggests the same command.
         action=ACTIONS[category].format(email=norm),
@@ -133,7 +141,7 @@ def _kept(value: object) -> bool:
     return value is not None and not isinstance(value, str | list | dict)
 
 
-def _text(value: Any) -> str:
+def clean_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
@@ -155,14 +163,14 @@ def tags_of(record: Mapping[str, Any]) -> list[str]:
 def event_category(event: Mapping[str, Any], bounced: Container[str]) -> str | None:
     """The category of an event, None when it is not reported (a temporary failure, another
     event type). `bounced` holds the normalized addresses now on the bounce list."""
-    kind = _text(event.get("event")).lower()
+    kind = clean_text(event.get("event")).lower()
     if kind == "complained":
         return "complaint"
     if kind == "unsubscribed":
         return "unsubscribe"
-    if kind != "failed" or _text(event.get("severity")).lower() != "permanent":
+    if kind != "failed" or clean_text(event.get("severity")).lower() != "permanent":
         return None
-    reason = _text(event.get("reason")).lower()
+    reason = clean_text(event.get("reason")).lower()
     if reason in REASON_CATEGORY:
         return REASON_CATEGORY[reason]
     return "bounce" if normalize_email(recipient_of(event)) in bounced else "failed_delivery"
@@ -176,8 +184,14 @@ def recipient_of(event: Mapping[str, Any]) -> str | None:
 
 
 def event_time(event: Mapping[str, Any]) -> datetime:
-    """The float epoch `timestamp` (sometimes sent as text)."""
+    """The Events API's float epoch `timestamp` (sometimes sent as text), or the Logs API's
+    ISO-8601 `@timestamp`."""
     raw = event.get("timestamp")
+    if raw is None and isinstance(event.get("@timestamp"), str):
+        try:
+            return parse_iso(event["@timestamp"])
+        except ValueError:
+            raise ValueError(f"@timestamp {event['@timestamp']!r} is not ISO-8601") from None
     if isinstance(raw, bool) or raw is None:
         raise ValueError("no timestamp")
     try:
@@ -189,10 +203,29 @@ def event_time(event: Mapping[str, Any]) -> datetime:
 def failure_title(status: Mapping[str, Any] | None, reason: str) -> str:
     """`550 5.1.1 mailbox unavailable`: the code and the server's message (or Mailgun's description)."""
     status = status if isinstance(status, dict) else {}
-    code = _text(status.get("code"))
-    text = _text(status.get("message")) or _text(status.get("description"))
+    code = clean_text(status.get("code"))
+    text = clean_text(status.get("message")) or clean_text(status.get("description"))
     title = " ".join(part for part in (code, " ".join(text.split())) if part)
     return title or f"Permanent failure ({reason or 'no reason given'})"
+
+
+def user_variables(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`user-variables`: an object in the Events API, a JSON-encoded string in the Logs API.
+    Anything unreadable is no variables at all."""
+    raw = event.get("user-variables")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def subject_of(event: Mapping[str, Any]) -> str:
+    """The subject of the mail the event is about ("Reset password instructions")."""
+    message = event.get("message")
+    headers = message.get("headers") if isinstance(message, dict) else None
+    return " ".join(clean_text(headers.get("subject")).split()) if isinstance(headers, dict) else ""
 
 
 def event_to_signal(
@@ -209,21 +242,29 @@ def event_to_signal(
         raise ValueError(f"event {event.get('id')!r} has no recipient")
     occurred_at = event_time(event)
     status = event.get("delivery-status")
-    reason = _text(event.get("reason"))
+    reason = clean_text(event.get("reason"))
+    status = status if isinstance(status, dict) else {}
     titles = {"complaint": "Spam complaint", "unsubscribe": "Unsubscribed"}
     title = titles.get(category) or failure_title(status, reason)
+    subject = subject_of(event)
+    if subject:  # which mail did not arrive: a password reset is not a newsletter
+        title = f"{title} (mail: {subject})"
+    variables = user_variables(event)
+    customer = clean_text(variables.get(mailgun.customer_id_variable)) or None
     detail: dict[str, object] = {
-        "event": _text(event.get("event")),
-        "event_id": _text(event.get("id")),
+        "event": clean_text(event.get("event")),
+        "event_id": clean_text(event.get("id")),
         "reason": reason,
-        "severity": _text(event.get("severity")),
-        "code": _text(status.get("code")) if isinstance(status, dict) else "",
+        "severity": clean_text(event.get("severity")),
+        "code": clean_text(status.get("code")),
+        "enhanced_code": clean_text(status.get("enhanced-code")),
+        "mx_host": clean_text(status.get("mx-host")),
+        "subject": subject,
         "tags": tags_of(event),
-        "timestamp": event.get("timestamp"),
+        "timestamp": occurred_at.timestamp(),  # one form, whichever API the event came from
     }
-    return _mail_signal(
-        category, email, occurred_at, title, logs_url(logs_template, mailgun.domain, email), detail
-    )
+    logs = logs_url(logs_template, mailgun.domain, email)
+    return mail_signal(category, email, occurred_at, title, logs, detail, customer)
 
 
 def parse_events(
@@ -243,54 +284,3 @@ def parse_events(
         else:
             signals.append(signal)
     return Parsed(signals, ignored, skipped)
-
-
-# --- suppression list entries ---------------------------------------------------------------
-
-
-def parse_entry(list_name: str, item: Any) -> Entry:
-    """One list item; ValueError when it has no address or no readable `created_at`."""
-    if not isinstance(item, dict):
-        raise ValueError("not an object")
-    address = _text(item.get("address"))
-    norm = normalize_email(address)
-    if not norm or "@" not in norm:
-        raise ValueError(f"entry without an address on {list_name}")
-    raw_created = _text(item.get("created_at"))
-    try:
-        created_at = parse_rfc2822(raw_created)
-    except (TypeError, ValueError, IndexError):
-        raise ValueError(f"{address} on {list_name}: created_at {raw_created!r} is not a date") from None
-    detail: dict[str, object] = {"list": list_name, "created_at": raw_created}
-    if list_name == "bounces":
-        detail.update(code=_text(item.get("code")), error=" ".join(_text(item.get("error")).split()))
-    elif list_name == "unsubscribes":
-        detail["tags"] = tags_of(item)
-    return Entry(list_name, address, norm, created_at, detail)
-
-
-def entry_title(entry: Entry) -> str:
-    if entry.list == "complaints":
-        return "Spam complaint"
-    if entry.list == "unsubscribes":
-        tags = [str(tag) for tag in entry.detail.get("tags") or []]  # type: ignore[attr-defined]
-        if not tags or "*" in tags:
-            return "Unsubscribed (all mail)"
-        return f"Unsubscribed from {', '.join(tags)}"
-    code, error = str(entry.detail.get("code") or ""), str(entry.detail.get("error") or "")
-    return " ".join(part for part in (code, error) if part) or "On the bounce list"
-
-
-def entry_to_signal(
-    entry: Entry, mailgun: MailgunSettings, logs_template: str, *, backfill: bool = False
-) -> Signal:
-    """`backfill`: the entry came with a list's first snapshot (its whole history), marked so
-    reports can tell old entries from news."""
-    return _mail_signal(
-        CATEGORY_OF_LIST[entry.list],
-        entry.address,
-        entry.created_at,
-        entry_title(entry),
-        logs_url(logs_template, mailgun.domain, entry.address),
-        {**entry.detail, "backfill": True} if backfill else dict(entry.detail),
-    )

@@ -209,10 +209,13 @@ def test_a_failed_delivery_becomes_the_bounce_when_the_list_reports_it(
     li = stored(config.parent / "monitor.db", "s.email_norm = 'li@initech.example'")
     assert list(li) == [f"bounce:li@initech.example:{DAY}"]
     row = li[f"bounce:li@initech.example:{DAY}"]
-    assert (row["category"], row["customer_id"], row["title"]) == (
-        "bounce",
-        "48215",
-        "550 5.1.1 The email account that you tried to reach does not exist.",
+    assert (
+        (row["category"], row["customer_id"], row["title"])
+        == (
+            "bounce",
+            "48215",
+            "550 5.1.1 The email account that you tried to reach does not exist. (mail: Your purchase)",  # the earlier record
+        )
     )
     assert result.counts["lists_promoted"] == 2  # and bob's generic failure of the seed
     assert not stored(config.parent / "monitor.db", "s.category = 'failed_delivery'")

@@ -17,7 +17,7 @@ from monitor.config.settings import MailgunSettings, SentrySettings
 from monitor.core.errors import SourceError
 from monitor.core.models import REPORTED_CATEGORIES, Signal
 from monitor.poll.sentry import PollStats, _signals
-from monitor.sources import mailgun_client, mailgun_parse, sentry_errors, sentry_parse
+from monitor.sources import mailgun_client, mailgun_entries, mailgun_parse, sentry_errors, sentry_parse
 from monitor.sources.http import Page, parse_link_header
 from monitor.store import open_db
 from monitor.store.signals import save_signals
@@ -262,11 +262,11 @@ def test_every_suppression_entry_of_any_shape_becomes_a_storable_signal_or_a_cou
     signals, skipped = [], 0
     for item in items:
         try:
-            entry = mailgun_parse.parse_entry(name, item)
+            entry = mailgun_entries.parse_entry(name, item)
         except ValueError:
             skipped += 1
             continue
-        signals.append(mailgun_parse.entry_to_signal(entry, MAILGUN, LOGS))
+        signals.append(mailgun_entries.entry_to_signal(entry, MAILGUN, LOGS))
     assert len(signals) + skipped == len(items)
     _storable(db, signals)
 

@@ -10,13 +10,8 @@ import pytest
 from monitor.config.settings import LinksSettings, MailgunSettings
 from monitor.core.timeutil import to_db
 from monitor.sources.mailgun_client import events_params, explain_for
-from monitor.sources.mailgun_parse import (
-    entry_to_signal,
-    event_to_signal,
-    parse_entry,
-    parse_events,
-    poll_window,
-)
+from monitor.sources.mailgun_entries import entry_to_signal, parse_entry
+from monitor.sources.mailgun_parse import event_to_signal, parse_events, poll_window
 
 MAILGUN = MailgunSettings(domain="customers.example.com")
 LOGS = LinksSettings().mailgun_logs
