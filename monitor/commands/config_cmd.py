@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.config.load import job_schedules, load_secrets
-from monitor.core.errors import ConfigError
+from monitor.config.load import Secrets, job_schedules, load_secrets
+from monitor.config.secrets import Secret
+from monitor.config.settings import SentrySettings, Settings
+from monitor.core.errors import ConfigError, SourceError
+from monitor.poll.sentry import sentry_client
+from monitor.sources.mailgun_client import client_for, list_url, section
+from monitor.sources.sentry_parse import project_id_of, project_request
 
 
 @click.command("check-config")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also ask Sentry and Mailgun who the configured organization, project and domain are.",
+)
 @common_options
 @click.pass_context
-def check_config(ctx: click.Context) -> None:
+def check_config(ctx: click.Context, online: bool) -> None:
     """Validate schedules.toml and check that the secrets it needs are set.
 
     Prints every problem as `field.path: reason` and exits 2, or a summary and exits 0.
-    Secrets are only checked for presence here; `monitor poll` shows whether they work.
+    Secrets are only checked for presence here; with --online each source is asked once:
+    Sentry for the project (and its numeric ID, which `project=` requires), Mailgun for the
+    domain's bounce list. A source that refuses exits 1 with its sentence.
 
     \b
-    Example:
+    Examples:
       monitor check-config --config /etc/monitor/schedules.toml
+      monitor check-config --online
     """
     app = app_context(ctx)
     settings = app.settings()
@@ -37,6 +52,53 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"  digest     {settings.digest.transport} to {', '.join(settings.digest.recipients)}")
     for job, schedule in job_schedules(settings).items():
         click.echo(f"  job        {job:<18} {schedule}")
+    if online:
+        failures = [line for line in ask_sources(settings, _secrets) if line.startswith("FAILED")]
+        if failures:
+            raise SourceError(" ".join(line.removeprefix("FAILED ") for line in failures))
+
+
+def ask_sources(settings: Settings, secrets: Secrets) -> list[str]:
+    """One request to each configured source; each answer printed as a line, and returned."""
+    lines = []
+    if settings.sentry is not None and secrets.sentry_token is not None:
+        lines.append(_ask("sentry", lambda: _sentry_project(settings.sentry, secrets.sentry_token)))
+    if settings.mailgun is not None and secrets.mailgun_key is not None:
+        lines.append(_ask("mailgun", lambda: _mailgun_domain(settings, secrets)))
+    return lines
+
+
+def _ask(name: str, question: Callable[[], str]) -> str:
+    try:
+        line = f"  {name:<10} {question()}"
+    except SourceError as err:
+        line = f"FAILED {name}: {err}"
+    click.echo(line, err=line.startswith("FAILED"))
+    return line
+
+
+def _sentry_project(sentry: SentrySettings | None, token: Secret | None) -> str:
+    assert sentry is not None and token is not None
+    client = sentry_client(sentry, token.reveal())
+    try:
+        data = client.get_json(*project_request(sentry)).data
+    finally:
+        client.close()
+    found = project_id_of(data)
+    name = data.get("name", "") if isinstance(data, dict) else ""
+    return f"organization '{sentry.organization}', project '{sentry.project}' found: ID {found}" + (
+        f" ({name})" if name else ""
+    )
+
+
+def _mailgun_domain(settings: Settings, secrets: Secrets) -> str:
+    mailgun = section(settings)
+    client = client_for(settings, secrets)
+    try:
+        client.get_json(list_url(mailgun, "bounces"), {"limit": "1"})
+    finally:
+        client.close()
+    return f"domain '{mailgun.domain}' found at {mailgun.base_url}: its bounce list is readable"
 
 
 def register(group: click.Group) -> None:

@@ -56,6 +56,7 @@ class Fault:
     delay: float = 0.0
     truncate: int | None = None
     drop: bool = False
+    skip: int = 0  # matching requests answered normally before the fault starts (a later page)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class SimulatorServer:
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
+                if fault.path_contains in path and fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 if fault.path_contains in path:
                     fault.times -= 1
                     if fault.times <= 0:

@@ -24,7 +24,7 @@ def parse_entry(list_name: str, item: Any) -> Entry:
     except (TypeError, ValueError, IndexError):
         raise ValueError(f"{address} on {list_name}: created_at {raw_created!r} is not a date") from None
     detail: dict[str, object] = {"list": list_name, "created_at": raw_created}
-    if "@" not in norm:  # kept, and shown as what it is: never matched to anyone
+    if not norm.rpartition("@")[2]:  # no domain: kept, shown as what it is, never matched
         detail["invalid_address"] = True
     if list_name == "bounces":
         detail.update(

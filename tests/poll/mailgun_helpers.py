@@ -114,8 +114,10 @@ def mailgun_fixture(scenario: MailgunScenario, clock: Clock) -> Iterator[Mailgun
 
 
 @pytest.fixture(name="config")
-def config_fixture(write_config: Any, mailgun: MailgunServer) -> Path:
-    path: Path = write_config(mailgun_config(mailgun.base_url))
+def config_fixture(write_config: Any, mailgun: MailgunServer, request: pytest.FixtureRequest) -> Path:
+    """A test marked `events_api` reads the deprecated Events API; the rest the Logs API."""
+    extra = 'events_api = "events"\n' if request.node.get_closest_marker("events_api") else ""
+    path: Path = write_config(mailgun_config(mailgun.base_url, extra=extra))
     import_customers(path.parent / "monitor.db")
     return path
 

@@ -42,6 +42,7 @@ from tests.poll.mailgun_helpers import (
     stored,
 )
 
+LOGS = "/v1/analytics/logs"
 EVENTS = f"/v3/{DOMAIN}/events"
 
 
@@ -96,12 +97,12 @@ def test_an_unknown_domain_names_the_domain_and_the_region(
 def test_a_malformed_page_fails_the_poll_commits_nothing_of_it_and_the_next_poll_completes(
     live_config: Path, live: MailgunServer
 ) -> None:
-    live.inject(malformed_json(path_contains=EVENTS + "/"))  # the second page (a token URL)
+    live.inject(malformed_json(path_contains=LOGS, skip=1))  # the second page of the Logs API
     first = poll_cli(live_config)
     assert first.exit_code == 1
     assert "malformed JSON" in first.stderr
     db_path = live_config.parent / "monitor.db"
-    assert len(stored(db_path, "s.category = 'complaint'")) == 300  # page one only
+    assert len(stored(db_path, "s.category = 'complaint'")) == 100  # page one only
     assert get_cursor(open_db(db_path), CURSOR) is None
     second = poll_cli(live_config)
     assert second.exit_code == 0, second.stderr
@@ -117,6 +118,7 @@ def test_the_cli_prints_the_counts_of_the_lists_and_the_events(live_config: Path
     assert "complaint" in result.output
 
 
+@pytest.mark.events_api
 def test_paging_urls_are_followed_as_given_host_included(
     config: Path, mailgun: MailgunServer, scenario: MailgunScenario
 ) -> None:
@@ -168,6 +170,7 @@ def test_a_429_waits_as_told_then_the_poll_completes(
     assert len(stored(config.parent / "monitor.db")) == 6
 
 
+@pytest.mark.events_api
 def test_a_passing_5xx_is_retried_and_the_poll_completes(config: Path, mailgun: MailgunServer) -> None:
     waits: list[float] = []
     mailgun.inject(server_error(503, times=2, path_contains=EVENTS))
@@ -179,6 +182,7 @@ def test_a_passing_5xx_is_retried_and_the_poll_completes(config: Path, mailgun: 
     assert len(stored(config.parent / "monitor.db")) == 6
 
 
+@pytest.mark.events_api
 def test_a_lasting_5xx_fails_the_poll_with_a_sentence_and_keeps_the_cursor(
     config: Path, mailgun: MailgunServer
 ) -> None:

@@ -58,6 +58,7 @@ def test_a_first_poll_stores_each_suppression_and_failure_once_with_its_category
     assert result.counts["lists_new"] == 4
 
 
+@pytest.mark.events_api
 def test_the_first_poll_brings_the_suppression_lists_in_as_its_own_recorded_run(
     config: Path, mailgun: MailgunServer
 ) -> None:
@@ -109,6 +110,7 @@ def test_a_configured_public_domain_is_never_a_domain_match(
     assert stored(config.parent / "monitor.db")[f"complaint:carl@acme.example:{DAY}"]["customer_id"] is None
 
 
+@pytest.mark.events_api
 def test_a_poll_with_nothing_in_its_window_costs_one_request(config: Path, mailgun: MailgunServer) -> None:
     poll(config)
     before = stored(config.parent / "monitor.db")
@@ -120,6 +122,7 @@ def test_a_poll_with_nothing_in_its_window_costs_one_request(config: Path, mailg
     assert stored(config.parent / "monitor.db").keys() == before.keys()
 
 
+@pytest.mark.events_api
 def test_events_are_read_page_by_page_to_the_empty_page_following_next_as_given(
     config: Path, mailgun: MailgunServer, scenario: MailgunScenario
 ) -> None:
@@ -136,6 +139,7 @@ def test_events_are_read_page_by_page_to_the_empty_page_following_next_as_given(
     assert len(stored(config.parent / "monitor.db", "s.category = 'complaint'")) == 651
 
 
+@pytest.mark.events_api
 def test_a_next_url_that_repeats_stops_the_poll_and_keeps_the_cursor(
     config: Path, scenario: MailgunScenario
 ) -> None:
@@ -209,13 +213,11 @@ def test_a_failed_delivery_becomes_the_bounce_when_the_list_reports_it(
     li = stored(config.parent / "monitor.db", "s.email_norm = 'li@initech.example'")
     assert list(li) == [f"bounce:li@initech.example:{DAY}"]
     row = li[f"bounce:li@initech.example:{DAY}"]
-    assert (
-        (row["category"], row["customer_id"], row["title"])
-        == (
-            "bounce",
-            "48215",
-            "550 5.1.1 The email account that you tried to reach does not exist. (mail: Your purchase)",  # the earlier record
-        )
+    assert (row["category"], row["customer_id"], row["title"]) == (
+        "bounce",
+        "48215",
+        # the permanent failure's evidence: it came before the listing
+        "550 5.1.1 The email account that you tried to reach does not exist. (mail: Your purchase)",
     )
     assert result.counts["lists_promoted"] == 2  # and bob's generic failure of the seed
     assert not stored(config.parent / "monitor.db", "s.category = 'failed_delivery'")

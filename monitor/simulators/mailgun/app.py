@@ -23,6 +23,7 @@ from monitor.simulators.mailgun.event_requests import (
 )
 from monitor.simulators.mailgun.events import EventCursor, EventQuery
 from monitor.simulators.mailgun.forms import parse_form
+from monitor.simulators.mailgun.logs import LOGS_PATH, answer_logs
 from monitor.simulators.mailgun.scenario import MailgunScenario, SentMessage
 from monitor.simulators.mailgun.suppressions import (
     NOT_FOUND_MESSAGES,
@@ -37,6 +38,7 @@ from monitor.simulators.mailgun.wire import (
     Clock,
     Fields,
     Files,
+    RequestLimit,
     header_number,
     json_reply,
     quote_param,
@@ -63,6 +65,7 @@ class MailgunApp:
         public_base_url: str | None = None,
         retry_after: float | None = None,
         rate_limit_reset: float | None = None,
+        request_limit: int = 2500,
     ) -> None:
         self.scenario = scenario
         self.api_key = api_key
@@ -71,8 +74,14 @@ class MailgunApp:
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.retry_after = retry_after
         self.rate_limit_reset = rate_limit_reset
+        self.request_limit = RequestLimit(request_limit)
 
     def __call__(self, request: Request) -> Reply:
+        reply = self._answer(request)
+        reply.headers.update(self.request_limit.headers(self.clock()))  # on every answer, as in 2026
+        return reply
+
+    def _answer(self, request: Request) -> Reply:
         if not self._authorized(request):
             return text_reply(401, "Forbidden")
         if self.scenario.take_throttle():
@@ -104,6 +113,8 @@ class MailgunApp:
         return json_reply(429, {"message": "Too Many Requests"}, headers)
 
     def _dispatch(self, request: Request) -> Reply:
+        if request.path.rstrip("/") == LOGS_PATH:
+            return answer_logs(request, self.scenario, self.domain, self.clock())
         parts = request.path.split("/")
         if len(parts) < 4 or parts[0] != "" or parts[1] != "v3" or not all(parts[3:]):
             return text_reply(404, "404 page not found")

@@ -26,7 +26,7 @@ def too_many_requests(
     return Fault(429, b'{"message":"Too Many Requests"}', headers, times=times, path_contains=path_contains)
 
 
-def server_error(status: int = 503, *, times: int = 1, path_contains: str = "") -> Fault:
+def server_error(status: int = 503, *, times: int = 1, path_contains: str = "", skip: int = 0) -> Fault:
     messages = {
         500: "Internal Server Error",
         502: "Bad Gateway",
@@ -34,7 +34,7 @@ def server_error(status: int = 503, *, times: int = 1, path_contains: str = "") 
         504: "Gateway Timeout",
     }
     body = json.dumps({"message": messages.get(status, "Server Error")}).encode()
-    return Fault(status, body, times=times, path_contains=path_contains)
+    return Fault(status, body, times=times, path_contains=path_contains, skip=skip)
 
 
 def html_error_page(status: int = 502, *, times: int = 1, path_contains: str = "") -> Fault:
@@ -43,14 +43,14 @@ def html_error_page(status: int = 502, *, times: int = 1, path_contains: str = "
     return Fault(status, body.encode(), content_type="text/html", times=times, path_contains=path_contains)
 
 
-def malformed_json(*, times: int = 1, path_contains: str = "") -> Fault:
+def malformed_json(*, times: int = 1, path_contains: str = "", skip: int = 0) -> Fault:
     """A 200 whose body is not valid JSON."""
-    return Fault(body=b'{"items": [{"address": ', times=times, path_contains=path_contains)
+    return Fault(body=b'{"items": [{"address": ', times=times, path_contains=path_contains, skip=skip)
 
 
-def truncated_body(keep_bytes: int = 20, *, times: int = 1, path_contains: str = "") -> Fault:
+def truncated_body(keep_bytes: int = 20, *, times: int = 1, path_contains: str = "", skip: int = 0) -> Fault:
     """The real answer cut short: Content-Length promises more than is sent."""
-    return Fault(truncate=keep_bytes, times=times, path_contains=path_contains)
+    return Fault(truncate=keep_bytes, times=times, path_contains=path_contains, skip=skip)
 
 
 def slow_answer(seconds: float, *, times: int = 1, path_contains: str = "") -> Fault:

@@ -4,6 +4,7 @@ date format of `created_at`, and the small helpers that turn answers into bytes.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -73,3 +74,29 @@ def quote_param(value: str) -> str:
 def header_number(value: float) -> str:
     """A header value as Mailgun writes it: `30`, not `30.0`; fractions kept."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+class RequestLimit:
+    """Mailgun's request budget as its 2026 answers state it: `X-Request-Limit`,
+    `X-Request-Remaining` and `X-Request-Reset` (the window's end, epoch milliseconds) on
+    every answer. Counted in fixed windows; the simulator states the budget, it does not
+    refuse past it (`scenario.throttle()` makes 429s)."""
+
+    def __init__(self, limit: int, window: float = 10.0) -> None:
+        self.limit, self.window = limit, window
+        self._lock = threading.Lock()
+        self._window_end = 0.0
+        self._used = 0
+
+    def headers(self, now: float) -> dict[str, str]:
+        with self._lock:
+            if now >= self._window_end:
+                self._window_end, self._used = now + self.window, 0
+            self._used += 1
+            remaining = max(self.limit - self._used, 0)
+            reset_ms = int(self._window_end * 1000)
+        return {
+            "X-Request-Limit": str(self.limit),
+            "X-Request-Remaining": str(remaining),
+            "X-Request-Reset": str(reset_ms),
+        }
