@@ -14,11 +14,14 @@ MODULES = (
     "customers_cmd",
     "poll_cmd",
     "lookup_cmd",
+    "ack_cmd",
+    "classify_cmd",
     "digest_cmd",
     "run_cmd",
     "status_cmd",
     "suppressions_cmd",
     "purge_cmd",
+    "systemd_cmd",
 )
 
 

@@ -147,6 +147,16 @@ def _signal_lines(signal: FoundSignal, settings: Settings) -> list[str]:
     title = title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 3] + "..."
     how = f"  [{signal.match}]" if signal.match else f"  [{signal.email}]" if signal.email else ""
     lines = [f"    {when}  {signal.source:<7}  {signal.category:<20}  {title}{how}"]
+    detail = signal.detail if isinstance(signal.detail, dict) else {}
+    facts = {
+        "rule": detail.get("rule"),  # Sentry: what filed it (`monitor classify` explains)
+        "enhanced code": detail.get("enhanced_code"),
+        "mx host": detail.get("mx_host"),
+        "mail": detail.get("subject"),
+    }
+    shown = "; ".join(f"{name}: {value}" for name, value in facts.items() if value)
+    if shown:
+        lines.append(f"      {shown}")
     logs = mailgun_logs_url(settings, signal.email) if signal.source == "mailgun" else ""
     for url in dict.fromkeys(u for u in (signal.url, logs) if u):
         lines.append(f"      {url}")

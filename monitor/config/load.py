@@ -43,8 +43,30 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError([f"{path}: not valid TOML: {err}"]) from None
-    settings = settings_from_mapping(data, base_dir=path.resolve().parent, source=str(path))
+    try:
+        settings = settings_from_mapping(data, base_dir=path.resolve().parent, source=str(path))
+    except ConfigError as err:
+        raise ConfigError([_with_rule_line(p, raw, data) for p in err.problems], str(path)) from None
     return dataclasses.replace(settings, config_path=path.resolve())
+
+
+def _with_rule_line(problem: str, raw: bytes, data: Mapping[str, Any]) -> str:
+    """A problem of an operator rule, with the rule's name and the line its table starts on."""
+    match = re.match(r"classification\.rules\.(\d+)\.", problem)
+    if not match:
+        return problem
+    index = int(match.group(1))
+    starts = [
+        n
+        for n, line in enumerate(raw.decode("utf-8").splitlines(), 1)
+        if line.strip() == "[[classification.rules]]"
+    ]
+    rules = data.get("classification", {}).get("rules", [])
+    name = rules[index].get("name") if index < len(rules) and isinstance(rules[index], dict) else None
+    where = [f"rule '{name}'" if name else f"rule {index + 1}"]
+    if index < len(starts):
+        where.append(f"line {starts[index]}")
+    return f"{problem} ({', '.join(where)})"
 
 
 def settings_from_mapping(data: Mapping[str, Any], base_dir: Path, source: str = "") -> Settings:

@@ -7,102 +7,27 @@ cannot drift apart."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from monitor.core.cron import parse_crontab
+from monitor.config.checks import (
+    check_choice,
+    check_crontab,
+    check_emails,
+    check_optional_url,
+    check_port,
+    check_positive,
+    check_regex,
+    check_rule_fields,
+    check_sender,
+    check_template,
+    check_timezone,
+    check_url,
+)
 
 JOB_NAMES = ("poll-sentry", "poll-mailgun", "reconcile-mailgun", "digest")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
-        raise ValueError(f"{value[:80]!r} is not an IANA time zone name (e.g. Europe/Amsterdam)") from None
-    return value
-
-
-def _crontab(value: str) -> str:
-    # Whether an expression parses does not depend on the zone; the scheduler applies the real one.
-    parse_crontab(value, ZoneInfo("UTC"))
-    return value
-
-
-def _url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not a URL with a scheme and host (e.g. https://sentry.io)")
-    return value.rstrip("/")
-
-
-def _optional_url(value: str) -> str:
-    return _url(value) if value else value
-
-
-def _email(value: str) -> str:
-    if not _EMAIL.match(value.strip()):
-        raise ValueError(f"{value!r} is not an email address")
-    return value.strip()
-
-
-def _emails(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_email(value) for value in values)
-
-
-def _sender(value: str) -> str:
-    _name, address = parseaddr(value)
-    if not _EMAIL.match(address):
-        raise ValueError(f"{value!r} is not an address like 'Name <monitor@example.com>'")
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be one line")
-    return value
-
-
-def _positive(value: int) -> int:
-    if value <= 0:
-        raise ValueError("must be greater than 0")
-    return value
-
-
-def _port(value: int) -> int:
-    if not 0 < value < 65536:
-        raise ValueError("must be a port number between 1 and 65535")
-    return value
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as err:
-        raise ValueError(f"is not a regular expression: {err}") from None
-    return value
-
-
-def _choice(*allowed: str) -> Any:
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
-        return value
-
-    return check
-
-
-def _template(*names: str) -> Any:
-    def check(value: str) -> str:
-        try:
-            value.format(**{name: "x" for name in names})
-        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:  # `{x.y}`, `{x[k]}`
-            raise ValueError(f"may only use the placeholders {{{'}, {'.join(names)}}}: {err}") from None
-        return value
-
-    return check
 
 
 def doc(text: str, check: Any = None, required: bool = False) -> dict[str, Any]:
@@ -112,33 +37,37 @@ def doc(text: str, check: Any = None, required: bool = False) -> dict[str, Any]:
 @dataclass(frozen=True)
 class MonitorSettings:
     timezone: str = field(
-        default="UTC", metadata=doc("IANA time zone of the schedules and of digest days", _timezone)
+        default="UTC", metadata=doc("IANA time zone of the schedules and of digest days", check_timezone)
     )
     database: Path = field(
         default=Path("monitor.db"), metadata=doc("SQLite file (relative to the config file)")
     )
     retention_days: int = field(
-        default=90, metadata=doc("days to keep signals (emails, names) before `monitor purge`", _positive)
+        default=90,
+        metadata=doc("days to keep signals (emails, names) before `monitor purge`", check_positive),
     )
 
 
 @dataclass(frozen=True)
 class SentrySettings:
     base_url: str = field(
-        default="https://sentry.io", metadata=doc("sentry.io, a regional host, or a self-hosted URL", _url)
+        default="https://sentry.io",
+        metadata=doc("sentry.io, a regional host, or a self-hosted URL", check_url),
     )
     organization: str = field(default="", metadata=doc("organization slug", required=True))
     project: str = field(default="", metadata=doc("project slug or numeric ID", required=True))
     environment: str = field(default="", metadata=doc("only events of this environment (empty: all)"))
-    lookback_days: int = field(default=7, metadata=doc("how far the first poll reaches back", _positive))
+    lookback_days: int = field(default=7, metadata=doc("how far the first poll reaches back", check_positive))
     overlap_minutes: int = field(
-        default=60, metadata=doc("each poll re-reads this much before its cursor, for late events", _positive)
+        default=60,
+        metadata=doc("each poll re-reads this much before its cursor, for late events", check_positive),
     )
     timeout_seconds: float = field(
-        default=30.0, metadata=doc("connect/read timeout of one request", _positive)
+        default=30.0, metadata=doc("connect/read timeout of one request", check_positive)
     )
     max_wait_seconds: float = field(
-        default=300.0, metadata=doc("most time one poll spends waiting on rate limits and retries", _positive)
+        default=300.0,
+        metadata=doc("most time one poll spends waiting on rate limits and retries", check_positive),
     )
 
 
@@ -146,34 +75,35 @@ class SentrySettings:
 class MailgunSettings:
     base_url: str = field(
         default="https://api.mailgun.net",
-        metadata=doc("US: https://api.mailgun.net, EU: https://api.eu.mailgun.net", _url),
+        metadata=doc("US: https://api.mailgun.net, EU: https://api.eu.mailgun.net", check_url),
     )
     domain: str = field(default="", metadata=doc("the portal's sending domain", required=True))
     lookback_days: int = field(
-        default=7, metadata=doc("how far the first events poll reaches back", _positive)
+        default=7, metadata=doc("how far the first events poll reaches back", check_positive)
     )
     trust_minutes: int = field(
         default=30,
-        metadata=doc("events younger than this are left for the next poll (Mailgun stores late)", _positive),
+        metadata=doc(
+            "events younger than this are left for the next poll (Mailgun stores late)", check_positive
+        ),
     )
     overlap_minutes: int = field(
-        default=60, metadata=doc("each poll re-reads this much before its cursor", _positive)
+        default=60, metadata=doc("each poll re-reads this much before its cursor", check_positive)
     )
     public_domains: tuple[str, ...] = field(
         default=(), metadata=doc("more public mail providers, never used for a domain match")
     )
     timeout_seconds: float = field(
-        default=30.0, metadata=doc("connect/read timeout of one request", _positive)
+        default=30.0, metadata=doc("connect/read timeout of one request", check_positive)
     )
     max_wait_seconds: float = field(
-        default=300.0, metadata=doc("most time one poll spends waiting on rate limits and retries", _positive)
+        default=300.0,
+        metadata=doc("most time one poll spends waiting on rate limits and retries", check_positive),
     )
     events_api: str = field(
         default="logs",
         metadata=doc(
-            "logs | events: read failures, complaints and unsubscribes from the Logs API or the "
-            "(deprecated) Events API; the digest is the same with either",
-            _choice("logs", "events"),
+            "logs | events: the Logs API, or the deprecated Events API", check_choice("logs", "events")
         ),
     )
     customer_id_variable: str = field(
@@ -185,20 +115,20 @@ class MailgunSettings:
 @dataclass(frozen=True)
 class DigestSettings:
     recipients: tuple[str, ...] = field(
-        default=(), metadata=doc("who gets the digest", _emails, required=True)
+        default=(), metadata=doc("who gets the digest", check_emails, required=True)
     )
     sender: str = field(
-        default="", metadata=doc("From: header, e.g. 'Monitor <monitor@example.com>'", _sender, True)
+        default="", metadata=doc("From: header, e.g. 'Monitor <monitor@example.com>'", check_sender, True)
     )
     transport: str = field(
-        default="smtp", metadata=doc("smtp | mailgun | file", _choice("smtp", "mailgun", "file"))
+        default="smtp", metadata=doc("smtp | mailgun | file", check_choice("smtp", "mailgun", "file"))
     )
     out_dir: Path = field(
         default=Path("reports/out"), metadata=doc("where --out defaults and the file transport write")
     )
     skip_empty: bool = field(default=False, metadata=doc("send nothing on a day without signals"))
     max_customers: int = field(
-        default=200, metadata=doc("customers shown in HTML/text (JSON keeps all)", _positive)
+        default=200, metadata=doc("customers shown in HTML/text (JSON keeps all)", check_positive)
     )
 
 
@@ -206,65 +136,66 @@ class DigestSettings:
 class LinksSettings:
     customer: str = field(
         default="https://customers.gitlab.com/admin/customer/{customer_id}",
-        metadata=doc("the customer's admin page; {customer_id}", _template("customer_id")),
+        metadata=doc("the customer's admin page; {customer_id}", check_template("customer_id")),
     )
     sentry_user_search: str = field(
         default="",
         metadata=doc(
             "Sentry search of one customer's errors; {customer_id} (default: built from [sentry])",
-            _template("customer_id"),
+            check_template("customer_id"),
         ),
     )
     mailgun_logs: str = field(
         default="https://app.mailgun.com/app/sending/domains/{domain}/logs?search={email}",
-        metadata=doc("Mailgun logs of one recipient; {domain}, {email}", _template("domain", "email")),
+        metadata=doc("Mailgun logs of one recipient; {domain}, {email}", check_template("domain", "email")),
     )
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = field(default="localhost", metadata=doc("SMTP server"))
-    port: int = field(default=25, metadata=doc("25, 587 (starttls) or 465 (tls)", _port))
+    port: int = field(default=25, metadata=doc("25, 587 (starttls) or 465 (tls)", check_port))
     security: str = field(
-        default="none", metadata=doc("none | starttls | tls", _choice("none", "starttls", "tls"))
+        default="none", metadata=doc("none | starttls | tls", check_choice("none", "starttls", "tls"))
     )
     username: str = field(default="", metadata=doc("login name; the password comes from SMTP_PASSWORD"))
-    timeout_seconds: float = field(default=30.0, metadata=doc("connect/command timeout", _positive))
+    timeout_seconds: float = field(default=30.0, metadata=doc("connect/command timeout", check_positive))
 
 
 @dataclass(frozen=True)
 class JobSettings:
     schedule: str = field(
         default="",
-        metadata=doc("5-field cron; weekdays as names or 0-7 with 0 and 7 = Sunday", _crontab, True),
+        metadata=doc("5-field cron; weekdays as names or 0-7 with 0 and 7 = Sunday", check_crontab, True),
     )
     healthcheck_url: str = field(
         default="",
         metadata=doc(
-            "optional dead-man's switch (healthchecks.io style) pinged on start/success/fail", _optional_url
+            "optional dead-man's switch (healthchecks.io style) pinged on start/success/fail",
+            check_optional_url,
         ),
     )
     misfire_grace_seconds: int = field(
-        default=3600, metadata=doc("how late a run may still start", _positive)
+        default=3600, metadata=doc("how late a run may still start", check_positive)
     )
 
 
 @dataclass(frozen=True)
 class RuleSettings:
     pattern: str = field(
-        default="", metadata=doc("regular expression, case-insensitive", _regex, required=True)
+        default="", metadata=doc("regular expression, case-insensitive", check_regex, required=True)
     )
     category: str = field(
         default="",
         metadata=doc(
             "address_or_card | expired_subscription | other_purchase_error | not_purchase",
-            _choice("address_or_card", "expired_subscription", "other_purchase_error", "not_purchase"),
+            check_choice("address_or_card", "expired_subscription", "other_purchase_error", "not_purchase"),
             required=True,
         ),
     )
     fields: tuple[str, ...] = field(
         default=("title", "message", "culprit", "exception_type", "transaction"),
-        metadata=doc("which texts the pattern is matched against"),
+        metadata=doc("which texts the pattern is matched against", check_rule_fields),
     )
     action: str = field(default="", metadata=doc("the next step shown to support (default: the category's)"))
     name: str = field(default="", metadata=doc("a label for the rule in logs and lookups"))

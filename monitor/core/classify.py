@@ -1,10 +1,18 @@
 """Which Sentry errors are purchase errors, of what kind, and what support should do next. Pure.
 
-A rule is a case-insensitive regular expression matched against some of an error's texts
-(title, message, culprit, exception type and value, the `transaction` tag). Operator rules
-from `[[classification.rules]]` are tried first, in order, then the built-in rules below,
-which know the portal's purchase flow. The first rule that matches decides; an error that
-no rule matches is outside the purchase flow (`not_purchase`): stored, never reported.
+Operator rules from `[[classification.rules]]` come first: a case-insensitive regular
+expression matched against some of an error's texts (title, message, culprit, exception type
+and value, the `transaction` tag); the first that matches decides. Then the built-in
+classification, by principle (the words are in `classify_vocab`):
+
+1. WHERE. A background job, scheduled task or non-purchase page is never a customer's
+   purchase, whatever its message says. A customer-facing purchase request is.
+2. WHAT, for purchase requests (or errors with no place at all): address or card wording
+   first, then an expired subscription, then anything else (`other_purchase_error`).
+
+The rule name says which part decided ("where: background job", "what: card declined or
+invalid"), and, when the parts disagree, both. Texts are cut to MAX_TEXT characters before
+matching, so no pattern can run long on a huge message.
 """
 
 from __future__ import annotations
@@ -16,8 +24,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from monitor.config.settings import RuleSettings
+from monitor.core import classify_vocab as vocab
 from monitor.core.errors import ConfigError
 from monitor.core.models import NOT_PURCHASE
+
+MAX_TEXT = 2000  # characters of each text a pattern sees: bounds the work of any pattern
 
 # The next step per category, from the support runbook. `{customer_id}` is filled per signal.
 ACTIONS = {
@@ -68,80 +79,6 @@ class Classification:
     rule: str  # the name of the rule that decided ("" when none matched)
 
 
-def _rule(name: str, category: str, on: tuple[str, ...], *alternatives: str) -> Rule:
-    return Rule(name, category, re.compile("|".join(alternatives), re.IGNORECASE), on)
-
-
-# Nouns of an address (a billing/sold-to contact) that a validation message can name.
-_PLACE = (
-    r"(?:city|state(?! (?:transition|machine|change))|province|postal[ _-]?code|post[ _-]?code"
-    r"|zip(?:[ _-]?code)?(?! ?(?:file|archive|entry))|country)"
-)
-# An address, but not an email or IP address.
-_ADDRESS = r"(?<!email )(?<!e-mail )(?<!ip )(?<!mac )\baddress(?:es)?\b"
-_BAD = r"(?:invalid|missing|blank|required|not valid|incomplete|unsupported|unknown|not supported|mismatch)"
-_CARD = r"(?:(?:credit|debit|payment)[ _-]?)?cards?\b"
-
-BUILTIN_RULES: tuple[Rule, ...] = (
-    # Bots and typos hitting routes that do not exist, even under /subscriptions/: never a purchase.
-    _rule(
-        "routing noise",
-        NOT_PURCHASE,
-        ("exception_type", "title"),
-        r"^ActionController::(?:RoutingError|UnknownFormat|UnknownHttpMethod|BadRequest)\b",
-    ),
-    _rule(
-        "card declined or invalid",
-        "address_or_card",
-        TEXT,
-        rf"\b{_CARD}[^.]{{0,40}}\b(?:declined|expired|invalid|rejected|not supported|failed|refused)",
-        rf"\b(?:declined|expired|invalid|rejected|unsupported)\b[^.]{{0,20}}\b{_CARD}",
-        r"card_?error|card_declined|\bdo not honou?r\b|insufficient[ _]funds",
-        r"\btransaction (?:was |has been )?(?:declined|refused|rejected)",
-        r"\b(?:cvv2?|cvc2?|card verification|security code)\b",
-        r"\b3-?d[ -]?secure\b|\b3ds2?\b|strong customer authentication|authentication_required",
-        r"\bexpir(?:y|ation) (?:date|month|year)\b",
-        r"payment[ _]method[^.]{0,40}\b(?:rejected|declined|failed|invalid|not valid|expired|missing)",
-        r"\bpayments?\b[^.]{0,20}\b(?:declined|rejected|refused)\b",
-        r"zuora::(?:payment|gateway)\w*|\bzuora\b[^.]{0,60}\b(?:payment|gateway|card)\b",
-        r"\bpayment (?:gateway|processing|authori[sz]ation) (?:error|failed|failure)",
-    ),
-    _rule(
-        "address invalid",
-        "address_or_card",
-        TEXT,
-        r"\b(?:billing|shipping|sold[ _-]?to|bill[ _-]?to) (?:address|contact)\b",
-        rf"{_ADDRESS}[^.]{{0,40}}\b{_BAD}",
-        rf"\b{_BAD} (?:billing |postal |street |mailing )?{_ADDRESS}",
-        rf"\b{_PLACE}\s+(?:can'?t be blank|cannot be blank|is {_BAD}|is not (?:valid|supported))",
-        rf"\b{_BAD} (?:value )?(?:for |of )?(?:the )?(?:field |parameter )?{_PLACE}\b",
-        r"\b(?:postal|post|zip)[ _-]?codes?\b",
-        r"\baddress verification\b|\bavs\b",
-        r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
-    ),
-    _rule(
-        "expired subscription",
-        "expired_subscription",
-        TEXT,
-        r"\bsubscriptions?\b[^.]{0,60}\b(?:has|is|was|had) (?:already )?expired\b",
-        r"\bexpired[ _]subscriptions?\b|\bexpired\b[^.]{0,40}\bsubscriptions?\b",
-        r"subscriptions?::expired\w*|expiredsubscription\w*|subscription_?expired",
-        r"\bcan ?not (?:purchase|buy|renew|upgrade|add|create)\b[^.]{0,80}\bexpired\b",
-        r"\bsubscription (?:is )?(?:no longer active|not active|inactive|terminated|cancel+ed)\b",
-    ),
-    _rule(
-        "purchase flow",
-        "other_purchase_error",
-        FIELDS,
-        r"subscription|purchas|checkout|payment|zuora|billing|invoice|renewal|\brenew|upgrade",
-        r"\badd[-_ ]?ons?\b|addon|\bseats?\b|\bseat_|\btrials?\b|\bquantity\b|\bplans?\b|plan_id",
-        r"\border(?:s|ing)?\b(?! to\b)|orders?controller|\bcart\b|customersdot",
-        r"\b(?:subscriptions?|payments?|orders?|checkouts?|purchases?|billings?|trials?|carts?|invoices?"
-        r"|add_?ons?|seats?|upgrades?|renewals?)(?:controller|service|worker|job)\b",
-    ),
-)
-
-
 def rules_from_settings(rules: Sequence[RuleSettings]) -> tuple[Rule, ...]:
     """The operator's rules, compiled. Unknown field names are a ConfigError naming the rule."""
     compiled = []
@@ -171,10 +108,61 @@ def classify(text: ErrorText, rules: Sequence[Rule] = ()) -> Classification:
 # issue would run the same regular expressions 100 times: remembered instead (pure function).
 @lru_cache(maxsize=512)
 def _classify(text: ErrorText, rules: tuple[Rule, ...]) -> Classification:
-    for rule in (*rules, *BUILTIN_RULES):
+    text = ErrorText(*(value[:MAX_TEXT] for value in text))
+    for rule in rules:
         if any(rule.pattern.search(getattr(text, name)) for name in rule.fields if getattr(text, name)):
             return Classification(rule.category, rule.action or ACTIONS[rule.category], rule.name)
-    return Classification(NOT_PURCHASE, ACTIONS[NOT_PURCHASE], "")
+    category, rule_name = builtin(text)
+    return Classification(category, ACTIONS[category], rule_name)
+
+
+def builtin(text: ErrorText) -> tuple[str, str]:
+    """The built-in verdict: (category, the name of what decided)."""
+    said = " | ".join(
+        value for value in (text.title, text.message, text.exception_type, text.exception_value) if value
+    )
+    where = " | ".join(value for value in (text.culprit, text.transaction) if value)
+    if vocab.ROUTING_NOISE.search(text.exception_type) or vocab.ROUTING_NOISE.search(text.title):
+        return NOT_PURCHASE, "where: routing noise (a route that does not exist)"
+    if where:
+        if vocab.BACKGROUND.search(where):
+            return NOT_PURCHASE, _disagree("where: background job", said)
+        if vocab.OTHER_PAGE.search(where):
+            return NOT_PURCHASE, _disagree("where: non-purchase page", said)
+        if vocab.PURCHASE_PLACE.search(where):
+            return _what(said) or (
+                "other_purchase_error",
+                "where: purchase flow (what: no card, address or expiry wording)",
+            )
+    # No place, or one that says nothing: the error's own words decide.
+    if vocab.JOB_IN_TEXT.search(said):
+        return NOT_PURCHASE, "what: a job named in the message (no purchase place)"
+    verdict = _what(said)
+    if verdict:
+        return verdict[0], verdict[1] + " (no purchase place)"
+    if vocab.PURCHASE_WORDS.search(said):
+        return "other_purchase_error", "what: purchase wording (no purchase place)"
+    return NOT_PURCHASE, "no purchase place or wording"
+
+
+WHAT = (
+    ("address_or_card", "what: card declined or invalid", vocab.CARD),
+    ("address_or_card", "what: address invalid", vocab.ADDRESS),
+    ("expired_subscription", "what: expired subscription", vocab.EXPIRED),
+)
+
+
+def _what(said: str) -> tuple[str, str] | None:
+    for category, name, pattern in WHAT:
+        if pattern.search(said):
+            return category, name
+    return None
+
+
+def _disagree(where: str, said: str) -> str:
+    """A place that is never a purchase; says so when the words alone would have said otherwise."""
+    verdict = _what(said)
+    return f"{where}, although {verdict[1].removeprefix('what: ')}" if verdict else where
 
 
 def action_for(classification: Classification, customer_id: str | None) -> str:

@@ -208,6 +208,8 @@ def _span(group: Sequence[SignalRow], latest: SignalRow) -> dict[str, Any]:
         "last_seen": to_public(latest.occurred_at),
         "title": latest.title,
         "url": latest.url,
+        # A Sentry line says which classification rule filed it (see `monitor classify`).
+        **({"rule": latest.rule} if latest.source == "sentry" else {}),
     }
 
 

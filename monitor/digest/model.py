@@ -30,6 +30,7 @@ class SignalRow:
     customer_email: str | None = None
     customer_name: str = ""
     company: str = ""
+    rule: str = ""  # Sentry: the classification rule that filed it
     uncertain: bool = False  # no time of its own: dated by its Sentry issue's last-seen time
 
 

@@ -25,7 +25,8 @@ SELECT s.source, s.category, s.occurred_at, s.stored_at, s.title, s.grp, s.url, 
        s.name, s.action, l.customer_id, l.match, l.confidence, c.email AS customer_email,
        TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')) AS customer_name,
        COALESCE(c.company, '') AS company,
-       json_extract(s.detail, '$.dated_by') IS 'issue' AS uncertain
+       json_extract(s.detail, '$.dated_by') IS 'issue' AS uncertain,
+       COALESCE(json_extract(s.detail, '$.rule'), '') AS rule
 FROM signals s
 LEFT JOIN links l ON l.signal_id = s.id
 LEFT JOIN customers c ON c.id = l.customer_id
@@ -53,7 +54,7 @@ SOURCE_JOBS = {"sentry": "poll-sentry", "mailgun": "poll-mailgun"}
 
 def _row(record: sqlite3.Row | tuple[Any, ...]) -> SignalRow:
     (source, category, occurred, stored, title, grp, url, email, email_norm, name, action) = record[:11]
-    (customer_id, match, confidence, customer_email, customer_name, company, uncertain) = record[11:]
+    (customer_id, match, confidence, customer_email, customer_name, company, uncertain, rule) = record[11:]
     return SignalRow(
         source=source,
         category=category,
@@ -73,6 +74,7 @@ def _row(record: sqlite3.Row | tuple[Any, ...]) -> SignalRow:
         customer_name=customer_name or "",
         company=company or "",
         uncertain=bool(uncertain),
+        rule=rule or "",
     )
 
 

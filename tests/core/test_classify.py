@@ -88,8 +88,12 @@ def test_every_purchase_category_comes_with_the_runbooks_next_step() -> None:
 
 
 def test_the_rule_that_decided_is_named() -> None:
-    assert classify(ErrorText(title="Your card was declined.")).rule == "card declined or invalid"
-    assert classify(ErrorText(title="nothing to see")).rule == ""
+    assert classify(ErrorText(title="Your card was declined.")).rule == (
+        "what: card declined or invalid (no purchase place)"
+    )
+    in_a_job = ErrorText(title="Your card was declined.", culprit="Zuora::SyncAccountWorker#perform")
+    assert classify(in_a_job).rule == "where: background job, although card declined or invalid"
+    assert classify(ErrorText(title="nothing to see")).rule == "no purchase place or wording"
 
 
 def test_operator_rules_are_tried_before_the_built_in_ones() -> None:
