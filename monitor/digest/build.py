@@ -30,6 +30,7 @@ from monitor.config.settings import Settings
 from monitor.core.models import MAIL_CATEGORIES, MATCH_CONFIDENCE, PURCHASE_CATEGORIES
 from monitor.core.timeutil import local_day, to_public
 from monitor.core.urlparts import quote_part
+from monitor.digest.followup import STATUSES, follow_up
 from monitor.digest.model import DigestInput, SignalRow, SourceRuns
 from monitor.digest.steps import next_steps, signal_actions
 
@@ -77,6 +78,7 @@ def build_digest(inp: DigestInput, settings: Settings) -> dict[str, Any]:
             "signals": sum(len(crows) for crows in by_customer.values()),
             "unlinked": len(unlinked),
             "late": len(late),
+            **{status: sum(1 for entry, _s in customers if entry["status"] == status) for status in STATUSES},
         },
         "trend": {
             "days": [day.isoformat() for day, _counts in inp.trend],
@@ -150,6 +152,9 @@ def _customer(
         "both": exact > 0.5,
         "confidence": strongest.confidence or MATCH_CONFIDENCE.get(strongest.match or "", 0.0),
         "steps": steps,
+        **follow_up(
+            inp.day, {row.category for row in rows}, inp.earlier.get(customer_id), inp.acks.get(customer_id)
+        ),
     }
     return entry, exact
 

@@ -4,7 +4,7 @@ window. Plain records, filled by the store and read by the pure build."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -46,6 +46,19 @@ class SourceRuns:
 
 
 @dataclass(frozen=True)
+class AckRow:
+    """One acknowledgement (`monitor ack`)."""
+
+    customer_id: str
+    at: datetime
+    until: datetime
+    note: str
+    by: str
+    categories: frozenset[str]  # the reported categories the customer had when acknowledged
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DigestInput:
     day: date
     zone: ZoneInfo
@@ -55,3 +68,7 @@ class DigestInput:
     trend: Sequence[tuple[date, Mapping[str, int]]]  # oldest day first
     sources: Sequence[SourceRuns]
     now: datetime
+    # Follow-up state, per customer of the day: the earliest day with a reported signal in
+    # the 14 days before it (absent: none), and the acknowledgement that counts for the day.
+    earlier: Mapping[str, date] = field(default_factory=dict)
+    acks: Mapping[str, AckRow] = field(default_factory=dict)

@@ -128,7 +128,9 @@ def context(digest: Mapping[str, Any], max_customers: int) -> dict[str, Any]:
     """What the templates see: the digest as built, plus presentation helpers."""
     zone = ZoneInfo(digest["timezone"])
     day = datetime.fromisoformat(digest["date"])
-    customers = digest["customers"]
+    # Acknowledged customers go last, in a collapsed section: support already follows them up.
+    customers = [c for c in digest["customers"] if c.get("status") != "acknowledged"]
+    acknowledged = [c for c in digest["customers"] if c.get("status") == "acknowledged"]
     shown = customers[:max_customers]
 
     def local(iso: str | None, pattern: str = "%H:%M") -> str:
@@ -141,6 +143,9 @@ def context(digest: Mapping[str, Any], max_customers: int) -> dict[str, Any]:
         "cards": shown[:DETAILED],
         "compact": shown[DETAILED:],
         "more": len(customers) - len(shown),
+        "acknowledged": acknowledged,
+        "needing_action": len(customers),
+        "badge": badge,
         "local": local,
         "day_long": f"{day:%A} {day.day} {day:%B %Y}",
         "hours": round(
@@ -154,6 +159,21 @@ def context(digest: Mapping[str, Any], max_customers: int) -> dict[str, Any]:
         "trend_rows": trend_rows(digest["trend"]),
         "source_rows": source_rows(digest["sources"], local),
     }
+
+
+def badge(customer: Mapping[str, Any]) -> str:
+    """*new*, *ongoing since Tue 1 Dec*, or *acknowledged by X: note* (reopened says so)."""
+    status, ack = customer.get("status", "new"), customer.get("ack")
+    if status == "acknowledged" and ack:
+        by = f" by {ack['by']}" if ack["by"] else ""
+        return f"acknowledged{by}" + (f": {ack['note']}" if ack["note"] else "")
+    text = "new"
+    if status == "ongoing":
+        since = datetime.fromisoformat(customer["since"])
+        text = f"ongoing since {since:%a} {since.day} {since:%b}"
+    return text + (
+        " (reopened: a new kind of problem since the acknowledgement)" if ack and ack["reopened"] else ""
+    )
 
 
 def trend_rows(trend: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ turns these rows into the digest."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,6 +16,8 @@ from monitor.config.settings import Settings
 from monitor.core.models import REPORTED_CATEGORIES
 from monitor.core.timeutil import day_window, from_db, local_day, to_db
 from monitor.digest.model import DigestInput, SignalRow, SourceRuns
+from monitor.store.acks import FOLLOW_UP_DAYS
+from monitor.store.acks import for_day as acks_for_day
 from monitor.store.runs import failing_since, last_run
 
 TREND_DAYS = 14
@@ -154,13 +157,36 @@ def digest_input(db: Database, settings: Settings, day: date, now: datetime) -> 
     """Everything the build needs for `day` in the configured time zone."""
     zone = settings.zone
     start, end = day_window(day, zone)
+    rows = day_rows(db, start, end)
+    customers = {row.customer_id for row in rows if row.customer_id}
     return DigestInput(
         day=day,
         zone=zone,
         window=(start, end),
-        rows=day_rows(db, start, end),
+        rows=rows,
         late=late_rows(db, start, end, zone),
         trend=trend(db, day, zone),
         sources=source_runs(db, settings),
         now=now,
+        earlier=earliest_days(db, customers, day, zone),
+        acks=acks_for_day(db, customers, start, end),
     )
+
+
+# Per customer, the first reported signal in a window (the 14 days before a day).
+EARLIEST = f"""
+SELECT l.customer_id, MIN(s.occurred_at) FROM signals s JOIN links l ON l.signal_id = s.id
+WHERE l.customer_id IN (SELECT value FROM json_each(:ids)) AND s.category IN ({_CATEGORIES})
+  AND s.occurred_at >= :start AND s.occurred_at < :end AND {DATED}
+GROUP BY l.customer_id
+"""
+
+
+def earliest_days(db: Database, customers: set[str], day: date, zone: ZoneInfo) -> dict[str, date]:
+    """The earliest local day with a reported signal in the 14 days before `day`, per customer."""
+    if not customers:
+        return {}
+    start = day_window(day - timedelta(days=FOLLOW_UP_DAYS), zone)[0]
+    end = day_window(day, zone)[0]
+    params = {"ids": json.dumps(sorted(customers)), "start": to_db(start), "end": to_db(end)}
+    return {cid: local_day(from_db(first), zone) for cid, first in db.execute(EARLIEST, params)}

@@ -27,6 +27,7 @@ PURGE_STEPS = (
     ("suppression removals", "DELETE FROM suppression_removals WHERE removed_at < ?"),
     ("digest sends", "DELETE FROM digest_sends WHERE claimed_at < ?"),
     ("job runs", "DELETE FROM job_runs WHERE started_at < ?"),
+    ("acknowledgements", "DELETE FROM acknowledgements WHERE until < ?"),  # notes are personal data
 )
 
 

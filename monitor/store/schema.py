@@ -144,3 +144,23 @@ def m003_sentry_projects(db: Database) -> None:
             resolved_at TEXT NOT NULL
         )"""
     )
+
+
+@migrations()
+def m004_acknowledgements(db: Database) -> None:
+    # Follow-up state: support acknowledged a customer until a time. `categories` are the
+    # reported categories the customer had then (a new one reopens them); a withdrawal is a
+    # time, not a delete, so past days regenerate as they were.
+    db.execute(
+        """CREATE TABLE acknowledgements (
+            id INTEGER PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            at TEXT NOT NULL,             -- UTC
+            until TEXT NOT NULL,          -- UTC
+            note TEXT NOT NULL DEFAULT '',
+            by TEXT NOT NULL DEFAULT '',
+            categories TEXT NOT NULL,     -- JSON list
+            withdrawn_at TEXT             -- UTC, `monitor unack`
+        )"""
+    )
+    db.execute("CREATE INDEX acknowledgements_customer ON acknowledgements(customer_id, at)")
