@@ -4,6 +4,8 @@ code: 0 success, 1 the job ran and failed, 2 bad usage, config or input file."""
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import sys
 import traceback
 from collections.abc import Callable
@@ -78,6 +80,11 @@ class MonitorGroup(click.Group):
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except PermissionError as err:
+            if ctx.ensure_object(dict).get("verbose", False):
+                traceback.print_exc()
+            click.echo(f"Error: {permission_sentence(err, sys.argv)}", err=True)
+            ctx.exit(1)
         except Exception as err:  # anything unexpected: one sentence, the traceback on request
             if ctx.ensure_object(dict).get("verbose", False):
                 traceback.print_exc()
@@ -86,6 +93,31 @@ class MonitorGroup(click.Group):
                 f"Error: unexpected {type(err).__name__}: {err} (run with --verbose for details).", err=True
             )
             ctx.exit(1)
+
+
+def permission_sentence(err: PermissionError, argv: list[str]) -> str:
+    """A file or folder this user may not open, with the fix: the systemd units keep the
+    database under /var/lib/private (root only), so an operator's shell needs sudo."""
+    path = err.filename or "a file the command needs"
+    command = " ".join(["monitor", *argv[1:]]) if argv else "monitor ..."
+    owner = _owner(str(path)) if err.filename else ""
+    whose = f"readable only by {owner}" if owner else "not readable by this user"
+    return (
+        f"{path} is {whose}: run `sudo {command}`, or as the user that owns it "
+        "(the systemd units' state lives in /var/lib/private/monitor, owned by root)."
+    )
+
+
+def _owner(path: str) -> str:
+    """Who owns the path, or the nearest folder above it this user can see."""
+    for candidate in (path, *(str(parent) for parent in Path(path).parents)):
+        try:
+            return pwd.getpwuid(os.stat(candidate).st_uid).pw_name
+        except KeyError:
+            return ""
+        except OSError:
+            continue
+    return ""
 
 
 def _print_error(err: MonitorError) -> None:

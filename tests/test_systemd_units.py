@@ -135,3 +135,74 @@ def test_each_timer_fires_when_its_schedule_in_schedules_toml_fires(timer: str, 
         moment = fire
 
     assert systemd == ours, result.stdout
+
+
+def test_the_shipped_units_are_the_rendering_of_the_shipped_config(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        main, ["--config", str(UNITS / "schedules.toml"), "systemd", "render", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    rendered = {path.name: path.read_text() for path in tmp_path.iterdir()}
+    shipped = {path.name: path.read_text() for path in [*SERVICES, *TIMERS]}
+    assert rendered == shipped
+
+
+def _render(runner: CliRunner, config: Path, *args: str) -> dict[str, str]:
+    out = config.parent / "units"
+    result = runner.invoke(main, ["--config", str(config), "systemd", "render", "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return {path.name: path.read_text() for path in out.iterdir()}
+
+
+def test_changing_a_schedule_in_the_config_changes_the_rendered_timer(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    text = (UNITS / "schedules.toml").read_text().replace('"0 8 * * mon-fri"', '"30 6 * * sun"')
+    config = tmp_path / "schedules.toml"
+    config.write_text(text)
+
+    timer = _render(runner, config, "--mode", "timers")["monitor-digest.timer"]
+
+    assert "OnCalendar=Sun *-*-* 06:30:00 Europe/Amsterdam\n" in timer
+    assert "08:00" not in timer
+
+
+def test_a_config_without_an_smtp_login_loads_no_smtp_password(runner: CliRunner, tmp_path: Path) -> None:
+    text = (UNITS / "schedules.toml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("username"))
+    config = tmp_path / "schedules.toml"
+    config.write_text(text)
+
+    units = _render(runner, config)
+
+    assert not any("smtp_password" in unit for unit in units.values())
+    assert "LoadCredential=sentry_auth_token:" in units["monitor.service"]
+    assert "Type=exec" in units["monitor.service"]
+
+
+def test_check_config_deployment_names_each_missing_piece_with_its_fix(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "schedules.toml"
+    config.write_text(
+        (UNITS / "schedules.toml").read_text().replace("/var/lib/monitor/monitor.db", str(tmp_path / "m.db"))
+    )
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "sentry_auth_token").write_text("x")
+
+    result = runner.invoke(
+        main,
+        [
+            "--config",
+            str(config),
+            "check-config",
+            "--deployment",
+            "--credentials-dir",
+            str(tmp_path / "credentials"),
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "outside /var/lib/monitor" in result.output
+    assert "mailgun_api_key is missing" in result.output and "243/CREDENTIALS" in result.output
+    assert "smtp_password is missing" in result.output and "sentry_auth_token is missing" not in result.output

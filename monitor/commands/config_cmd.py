@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -11,6 +12,8 @@ from monitor.config.load import Secrets, job_schedules, load_secrets
 from monitor.config.secrets import Secret
 from monitor.config.settings import SentrySettings, Settings
 from monitor.core.errors import ConfigError, SourceError
+from monitor.deploy.checks import deployment_problems
+from monitor.deploy.units import CREDENTIALS
 from monitor.poll.sentry import sentry_client
 from monitor.sources.mailgun_client import client_for, list_url, section
 from monitor.sources.sentry_parse import project_id_of, project_request
@@ -22,9 +25,21 @@ from monitor.sources.sentry_parse import project_id_of, project_request
     is_flag=True,
     help="Also ask Sentry and Mailgun who the configured organization, project and domain are.",
 )
+@click.option(
+    "--deployment",
+    is_flag=True,
+    help="Also check what the systemd units need: a writable state folder, credential files, the command.",
+)
+@click.option(
+    "--credentials-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(CREDENTIALS),
+    show_default=True,
+    help="With --deployment: where the units' LoadCredential= files are.",
+)
 @common_options
 @click.pass_context
-def check_config(ctx: click.Context, online: bool) -> None:
+def check_config(ctx: click.Context, online: bool, deployment: bool, credentials_dir: Path) -> None:
     """Validate schedules.toml and check that the secrets it needs are set.
 
     Prints every problem as `field.path: reason` and exits 2, or a summary and exits 0.
@@ -36,11 +51,12 @@ def check_config(ctx: click.Context, online: bool) -> None:
     Examples:
       monitor check-config --config /etc/monitor/schedules.toml
       monitor check-config --online
+      sudo monitor check-config --deployment --config /etc/monitor/schedules.toml
     """
     app = app_context(ctx)
     settings = app.settings()
     _secrets, problems = load_secrets(settings)
-    if problems:
+    if problems and not deployment:  # a unit reads its secrets from credential files, checked below
         raise ConfigError(problems, "the environment")
     click.echo(f"{app.config_path}: OK")
     click.echo(f"  time zone  {settings.monitor.timezone}")
@@ -52,6 +68,13 @@ def check_config(ctx: click.Context, online: bool) -> None:
     click.echo(f"  digest     {settings.digest.transport} to {', '.join(settings.digest.recipients)}")
     for job, schedule in job_schedules(settings).items():
         click.echo(f"  job        {job:<18} {schedule}")
+    if deployment:
+        problems = deployment_problems(settings, credentials_dir)
+        for line in problems:
+            click.echo(f"  deployment {line}", err=True)
+        if problems:
+            raise ConfigError(problems, "the deployment")
+        click.echo("  deployment the state folder, credential files and command the units need are in place")
     if online:
         failures = [line for line in ask_sources(settings, _secrets) if line.startswith("FAILED")]
         if failures:
