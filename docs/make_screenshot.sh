@@ -24,6 +24,7 @@ from monitor.digest.render import render_html
 from monitor.demo.sample import build_sample
 from monitor.store import open_db, write_tx
 from monitor.store.customers import customer_row, upsert_imported
+from monitor.store.acks import acknowledge
 from monitor.store.digest import digest_input
 from monitor.store.runs import record_finish, record_start
 from monitor.store.signals import save_signals
@@ -72,13 +73,20 @@ save_signals(db, signals, now=now - timedelta(hours=1))
 for job, minutes in (("poll-sentry", 8), ("poll-mailgun", 12)):
     run = record_start(db, job, now - timedelta(minutes=minutes))
     record_finish(db, run, now - timedelta(minutes=minutes - 1), ok=True)
-digest = build_digest(digest_input(db, settings, today - timedelta(days=1), now), settings)
-(work / "digest.html").write_text(render_html(digest, settings.digest.max_customers), encoding="utf-8")
+day = today - timedelta(days=1)
+first = build_digest(digest_input(db, settings, day, now), settings)
+# Follow-up state: support acknowledged two customers during the day, so the digest shows
+# them in its collapsed last section; the others carry new/ongoing badges.
+for customer in first["customers"][3:5]:
+    acknowledge(db, customer["customer_id"], now - timedelta(hours=8, minutes=5), 7, "wrote to the customer", "alice")
+digest = build_digest(digest_input(db, settings, day, now), settings)
+# Three cards, so the picture reaches the collapsed section of acknowledged customers.
+(work / "digest.html").write_text(render_html(digest, 3), encoding="utf-8")
 EOF
 
 "$chromium" --headless --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
   --user-data-dir="$work/profile" --screenshot="$repo/docs/digest.png" \
-  --window-size=1000,1400 "file://$work/digest.html" 2>/dev/null
+  --window-size=1000,2300 "file://$work/digest.html" 2>/dev/null
 [ -z "${HTML_OUT:-}" ] || cp "$work/digest.html" "$HTML_OUT"  # to look at the HTML itself
 echo "wrote $repo/docs/digest.png"
