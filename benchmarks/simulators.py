@@ -108,7 +108,10 @@ class Simulators:
         return Settings(
             monitor=MonitorSettings(database=database),
             sentry=SentrySettings(base_url=self.sentry.base_url, organization=ORGANIZATION, project=PROJECT),
-            mailgun=MailgunSettings(base_url=self.mailgun.base_url, domain=DEFAULT_DOMAIN),
+            # The Events API, whose 300-item pages the floors read too: the same pages both sides.
+            mailgun=MailgunSettings(
+                base_url=self.mailgun.base_url, domain=DEFAULT_DOMAIN, events_api="events"
+            ),
         )
 
     def app(self, database: Path) -> AppContext:

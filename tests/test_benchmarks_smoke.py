@@ -15,6 +15,7 @@ FIGURES = {
     "poll_sentry_vs_floor",
     "poll_mailgun_vs_floor",
     "poll_vs_floor",
+    "poll_vs_plain_floor",
     "simulator_share_of_poll",
     "requests_nothing_new_sentry",
     "requests_nothing_new_mailgun",

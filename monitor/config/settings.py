@@ -69,6 +69,10 @@ class SentrySettings:
         default=300.0,
         metadata=doc("most time one poll spends waiting on rate limits and retries", check_positive),
     )
+    max_concurrency: int = field(
+        default=4,
+        metadata=doc("issues whose events are read at the same time (1: one after another)", check_positive),
+    )
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,12 @@ from monitor.core.classify import Rule, classify, rules_from_settings
 from monitor.core.errors import ConfigError, SourceError
 from monitor.core.models import NOT_PURCHASE, Signal
 from monitor.core.timeutil import to_public
+from monitor.poll.sentry_fetch import read_in_order
 from monitor.poll.sentry_project import project_id
 from monitor.poll.sentry_stats import PollStats
 from monitor.runner.jobs import JobResult
-from monitor.sources.http import HttpClient, Page, RetryPolicy
+from monitor.sources.http import HttpClient, RetryPolicy
+from monitor.sources.http_parts import Page
 from monitor.sources.sentry_errors import explain_for
 from monitor.sources.sentry_parse import (
     CURSOR,
@@ -70,6 +72,7 @@ log = logging.getLogger(__name__)
 
 MAX_ISSUE_PAGES = 500  # 50,000 issues in one window: far beyond a sane project, so a runaway Link
 MAX_EVENT_PAGES = 500  # per issue and poll; past it the newest 50,000 events are kept and it is said
+Window = tuple[datetime, datetime]
 Progress = Callable[[Sequence[IssueRef]], AbstractContextManager[Iterable[IssueRef]]]
 
 
@@ -119,9 +122,13 @@ def poll(
         extra = settings.mailgun.public_domains if settings.mailgun else ()
         batch = SignalBatch(db, now=now, extra_public_domains=extra, on_saved=_counter(stats))
         try:
+            window = stats.window
+            results = read_in_order(
+                todo, lambda i: _fetch_issue(client, sentry, i, window), sentry.max_concurrency
+            )
             with (progress or _no_progress)(todo) as shown:
-                for number, issue in enumerate(shown, 1):
-                    _read_issue(batch, client, sentry, issue, now, rules, stats)
+                for number, (_shown, (issue, steps)) in enumerate(zip(shown, results, strict=False), 1):
+                    _store_issue(batch, sentry, issue, steps, now, rules, stats)
                     if number % 50 == 0 and progress is None:
                         log.info("Sentry: read %d of %d issues, %d new events", number, len(todo),
                                  stats.new_events)  # fmt: skip
@@ -188,16 +195,34 @@ def _list_issues(client: HttpClient, sentry: SentrySettings, stats: PollStats) -
     return list(issues.values())
 
 
-def _read_issue(
+def _fetch_issue(
+    client: HttpClient, sentry: SentrySettings, issue: IssueRef, window: Window
+) -> list[_Step] | None:
+    """Every page of one issue's events in the window (network only: runs in a reader thread);
+    None when the issue is gone (deleted or merged since the list was read)."""
+    try:
+        return list(
+            _pages(client, events_request(sentry, issue.id, *window), sentry.base_url, MAX_EVENT_PAGES)
+        )
+    except SourceError as err:
+        if err.status != 404:
+            raise
+        return None
+
+
+def _store_issue(
     batch: SignalBatch,
-    client: HttpClient,
     sentry: SentrySettings,
     issue: IssueRef,
+    steps: list[_Step] | None,
     now: datetime,
     rules: Sequence[Rule],
     stats: PollStats,
 ) -> None:
-    request = events_request(sentry, issue.id, *stats.window)
+    if steps is None:
+        stats.issues_gone += 1
+        log.info("Sentry issue %s is gone (404); skipped", issue.id)
+        return
     done = remember_issue(
         issue.id,
         last_seen=issue.last_seen,
@@ -206,21 +231,14 @@ def _read_issue(
         category=classify(issue.text, rules).category,
         now=now,
     )
-    try:
-        for step in _pages(client, request, sentry.base_url, MAX_EVENT_PAGES):
-            stats.pages += 1
-            signals = _signals(step.page.data, issue, sentry, rules, stats)
-            batch.add(signals, also=done if step.last else None)
-            if step.cut:
-                stats.truncated += 1
-                log.warning("Sentry issue %s has more than %d pages of events in the window; "
-                            "the newest were stored", issue.id, MAX_EVENT_PAGES)  # fmt: skip
-    except SourceError as err:
-        if err.status != 404:
-            raise
-        stats.issues_gone += 1  # deleted or merged since the issue list was read
-        log.info("Sentry issue %s is gone (404); skipped", issue.id)
-        return
+    for step in steps:
+        stats.pages += 1
+        signals = _signals(step.page.data, issue, sentry, rules, stats)
+        batch.add(signals, also=done if step.last else None)
+        if step.cut:
+            stats.truncated += 1
+            log.warning("Sentry issue %s has more than %d pages of events in the window; "
+                        "the newest were stored", issue.id, MAX_EVENT_PAGES)  # fmt: skip
     stats.issues_read += 1
 
 

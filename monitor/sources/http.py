@@ -22,11 +22,10 @@ import json
 import logging
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +33,15 @@ import requests
 
 from monitor import __version__
 from monitor.core.errors import MonitorError, SourceError
+from monitor.sources.http_parts import (
+    Page,
+    after_tries,
+    host_of,
+    number_or_none,
+    parse_link_header,
+    reason_of,
+    short_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +51,6 @@ RATE_LIMIT_HEADERS = (
     ("X-Sentry-Rate-Limit-Remaining", "X-Sentry-Rate-Limit-Reset", 1),
     ("X-Request-Remaining", "X-Request-Reset", 1000),
 )
-LINK_ENTRY = re.compile(r'<([^>]*)>;\s*rel="([^"]+)";\s*results="(true|false)";\s*cursor="([^"]*)"')
 USER_AGENT = f"customersdot-monitor/{__version__} (+python-requests)"
 
 # Turns a permanent failure (status, body text) into the sentence an operator needs.
@@ -52,23 +59,6 @@ Explain = Callable[[int, str], str]
 
 class Interrupted(MonitorError):
     """A stop was requested while waiting; the caller ends after what it committed."""
-
-
-@dataclass(frozen=True)
-class Page:
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    data: Any
-    links: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-def parse_link_header(value: str | None) -> dict[str, dict[str, str]]:
-    """Sentry's Link header, entry by entry with a regex: URLs may hold commas."""
-    links: dict[str, dict[str, str]] = {}
-    for url, rel, results, cursor in LINK_ENTRY.findall(value or ""):
-        links[rel] = {"url": url, "results": results, "cursor": cursor}
-    return links
 
 
 @dataclass
@@ -112,7 +102,16 @@ class HttpClient:
         )
         self.requests_made = 0
         self.waited = 0.0
-        self._not_before = 0.0  # epoch seconds: a rate-limit window we were told to wait for
+        # Several reader threads may share one client: counters and the rate-limit window are
+        # kept under this condition, which also wakes threads when an answer tells the window.
+        self._counting = threading.Condition()
+        self._sleeping = False  # one thread waits out a used-up window for all
+        self._probing = False  # after a reset, one request learns the new window first
+        # The requests the server's rate-limit window still allows, and when it resets (epoch
+        # seconds), from the last answer: None when the server did not say.
+        self._budget: int | None = None
+        self._budget_reset = 0.0
+        self._in_flight = 0
 
     def close(self) -> None:
         self.session.close()
@@ -149,10 +148,10 @@ class HttpClient:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as err:
-                why = f"{self.name} could not be reached at {_host(url)} ({_reason(err)})"
+                why = f"{self.name} could not be reached at {host_of(url)} ({reason_of(err)})"
                 if last:
                     raise SourceError(
-                        f"{why}{_after(attempt)}; check the base_url and the network."
+                        f"{why}{after_tries(attempt)}; check the base_url and the network."
                     ) from None
                 self._backoff(attempt, why)
                 continue
@@ -169,16 +168,24 @@ class HttpClient:
     def _send(
         self, method: str, url: str, params: Mapping[str, Any] | None, kwargs: dict[str, Any]
     ) -> requests.Response:
-        self.requests_made += 1
+        with self._counting:
+            self.requests_made += 1
+            self._in_flight += 1
         started = time.monotonic()
-        response = self.session.request(
-            method, url, params=params, timeout=self.policy.timeout, **self._settings_for(url), **kwargs
-        )
-        _ = response.content  # read the whole body here, so a truncated one is retried like a reset
-        log.debug(
-            "%s %s -> %s in %.3fs", method, response.url, response.status_code, time.monotonic() - started
-        )
-        self._note_rate_limit(response)
+        try:
+            response = self.session.request(
+                method, url, params=params, timeout=self.policy.timeout, **self._settings_for(url), **kwargs
+            )
+            _ = response.content  # read the whole body here, so a truncated one is retried like a reset
+            log.debug(
+                "%s %s -> %s in %.3fs", method, response.url, response.status_code, time.monotonic() - started
+            )
+            self._note_rate_limit(response)
+        finally:
+            with self._counting:
+                self._in_flight -= 1
+                self._probing = False  # any answer (or none) ends a probe
+                self._counting.notify_all()
         return response
 
     def _page(self, response: requests.Response, tries: int) -> Page:
@@ -186,12 +193,13 @@ class HttpClient:
         body = response.text
         if status == 429:
             raise SourceError(
-                f"{self.name} answered 429 (rate limited){_after(tries)}; the next poll continues.",
+                f"{self.name} answered 429 (rate limited){after_tries(tries)}; the next poll continues.",
                 status=429,
             )
         if status >= 500:
             raise SourceError(
-                f"{self.name} answered {status}{_after(tries)}; the next poll tries again.", status=status
+                f"{self.name} answered {status}{after_tries(tries)}; the next poll tries again.",
+                status=status,
             )
         if status >= 400:
             # Every 4xx but 408 and 429 is an answer about the request itself: asking again cannot help.
@@ -224,22 +232,51 @@ class HttpClient:
         milliseconds)."""
         headers = response.headers
         for remaining_header, reset_header, scale in RATE_LIMIT_HEADERS:
-            remaining = headers.get(remaining_header)
-            reset = _float(headers.get(reset_header))
-            if remaining is not None and remaining.strip() == "0" and reset:
-                self._not_before = max(self._not_before, reset / scale)
+            remaining = number_or_none(headers.get(remaining_header))
+            reset = number_or_none(headers.get(reset_header))
+            if remaining is not None and reset:
+                with self._counting:  # the other requests in flight will spend some of it too
+                    self._budget = int(remaining) - (self._in_flight - 1)
+                    self._budget_reset = reset / scale
 
     def _wait_for_window(self) -> None:
-        delay = self._not_before - self.clock()
-        if delay > 0:
+        """Spend one request of the window, or wait for its reset when none is left. Reader
+        threads share the budget, so together they never ask more than it allows: one thread
+        waits out a used-up window, then one request learns the new window while the others
+        wait for its answer."""
+        with self._counting:
+            while True:
+                if self._sleeping or self._probing:
+                    self._counting.wait(0.2)
+                    continue
+                if self._budget is None or self._budget > 0:
+                    if self._budget is not None:
+                        self._budget -= 1
+                    return
+                delay = self._budget_reset - self.clock()
+                if delay <= 0:
+                    self._budget, self._probing = None, True
+                    return
+                self._sleeping = True
+                break
+        try:
             self._wait(delay, f"{self.name} rate-limit window is used up")
-        self._not_before = 0.0
+        except BaseException:  # out of wait budget, or stopped: nobody probes, the others go on
+            with self._counting:
+                self._sleeping = False
+                self._counting.notify_all()
+            raise
+        with self._counting:
+            self._sleeping, self._probing, self._budget = False, True, None
+            self._counting.notify_all()
 
     def _wait_rate_limit(self, response: requests.Response, attempt: int) -> None:
         headers = response.headers
-        retry_after = _float(headers.get("Retry-After"))
-        reset = _float(headers.get("X-Sentry-Rate-Limit-Reset")) or _float(headers.get("X-RateLimit-Reset"))
-        if reset is None and (mailgun_reset := _float(headers.get("X-Request-Reset"))) is not None:
+        retry_after = number_or_none(headers.get("Retry-After"))
+        reset = number_or_none(headers.get("X-Sentry-Rate-Limit-Reset")) or number_or_none(
+            headers.get("X-RateLimit-Reset")
+        )
+        if reset is None and (mailgun_reset := number_or_none(headers.get("X-Request-Reset"))) is not None:
             reset = mailgun_reset / 1000  # Mailgun: epoch milliseconds
         if retry_after is not None:
             delay = retry_after
@@ -248,7 +285,8 @@ class HttpClient:
             delay = reset - self.clock() + random.uniform(0, min(1.0, self.policy.backoff_base))
         else:
             delay = self._backoff_delay(attempt)
-        self._not_before = 0.0
+        with self._counting:
+            self._budget = None
         self._wait(max(delay, 0.0), f"{self.name} answered 429 (rate limited)")
 
     def _backoff_delay(self, attempt: int) -> float:
@@ -265,43 +303,11 @@ class HttpClient:
                 "of this poll, so it stops here and the next poll continues."
             )
         log.warning("%s; waiting %.1f s", why, delay)
-        self.waited += delay
+        with self._counting:
+            self.waited += delay
         if self._sleep is not None:
             self._sleep(delay)
         elif self.stop.wait(delay):
             raise Interrupted(f"Stopped while waiting on {self.name}.")
         if self.stop.is_set():
             raise Interrupted(f"Stopped while waiting on {self.name}.")
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _reason(err: Exception) -> str:
-    if isinstance(err, requests.Timeout):
-        return "timed out"
-    text = str(err)
-    if "Connection refused" in text:
-        return "connection refused"
-    if "IncompleteRead" in text or "Connection broken" in text:
-        return "the answer was cut off"
-    return type(err).__name__
-
-
-def _host(url: str) -> str:
-    """host:port only: a URL's path, query or user info has no place in an error sentence."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-
-
-def _after(tries: int) -> str:
-    return f" after {tries} tries" if tries > 1 else ""
-
-
-def short_url(url: str) -> str:
-    """A URL cut to a length an error sentence can carry."""
-    return url if len(url) <= 120 else url[:117] + "..."

@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 from monitor.config.secrets import missing_secret_reason
 from monitor.config.settings import MailgunSettings, Settings
 from monitor.core.errors import ConfigError, SourceError
-from monitor.sources.http import Explain, HttpClient, Page, RetryPolicy, short_url
+from monitor.sources.http import Explain, HttpClient, RetryPolicy
+from monitor.sources.http_parts import Page, short_url
 
 if TYPE_CHECKING:
     import threading

@@ -25,7 +25,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Signal
 from monitor.core.timeutil import parse_iso
 from monitor.core.urlparts import quote_part
-from monitor.sources.http import Page
+from monitor.sources.http_parts import Page
 
 CURSOR = "sentry"  # the cursors row: the end of the last window read in full
 PAGE_SIZE = 100  # Sentry's maximum for both list endpoints

@@ -18,7 +18,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import REPORTED_CATEGORIES, Signal
 from monitor.poll.sentry import PollStats, _signals
 from monitor.sources import mailgun_client, mailgun_entries, mailgun_parse, sentry_errors, sentry_parse
-from monitor.sources.http import Page, parse_link_header
+from monitor.sources.http_parts import Page, parse_link_header
 from monitor.store import open_db
 from monitor.store.signals import save_signals
 

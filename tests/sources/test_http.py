@@ -15,7 +15,8 @@ import pytest
 
 from monitor.core.errors import SourceError
 from monitor.simulators.base import Fault, Reply, Request, SimulatorServer
-from monitor.sources.http import HttpClient, Interrupted, RetryPolicy, parse_link_header
+from monitor.sources.http import HttpClient, Interrupted, RetryPolicy
+from monitor.sources.http_parts import parse_link_header
 
 FAST = RetryPolicy(attempts=4, backoff_base=0.01, backoff_cap=0.05, max_wait=5.0, timeout=2.0)
 PAYLOAD = {"ok": True, "items": [1, 2, 3]}

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config.settings import SentrySettings
 from monitor.core.errors import SourceError
-from monitor.sources.http import Page, parse_link_header
+from monitor.sources.http_parts import Page, parse_link_header
 from monitor.sources.sentry_errors import explain_for
 from monitor.sources.sentry_parse import (
     IssueRef,
