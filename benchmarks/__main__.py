@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks import SCALES, Scale, progress
 
-TOPICS = ("poll", "rss", "import", "linking", "digest")
+TOPICS = ("poll", "latency", "rss", "import", "linking", "digest")
 
 
 def machine() -> dict[str, Any]:
@@ -51,6 +51,10 @@ def run_topic(topic: str, scale: Scale, now: datetime, sims: Any) -> tuple[dict[
         from benchmarks import poll
 
         return poll.run(scale, sims, now)
+    if topic == "latency":
+        from benchmarks import latency
+
+        return latency.run(scale, now)
     if topic == "rss":
         from benchmarks import rss
 

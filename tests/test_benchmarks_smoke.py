@@ -16,6 +16,7 @@ FIGURES = {
     "poll_mailgun_vs_floor",
     "poll_vs_floor",
     "poll_vs_plain_floor",
+    "latency_poll_vs_sequential_floor",
     "simulator_share_of_poll",
     "requests_nothing_new_sentry",
     "requests_nothing_new_mailgun",
