@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint format bench clean
+.PHONY: demo test test-slow test-systemd lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: lint
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Not in `test` or CI: boots a Debian bookworm container under systemd-nspawn (root, minutes).
+test-systemd: $(STAMP)
+	.ci/test-systemd
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor tests benchmarks

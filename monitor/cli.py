@@ -102,6 +102,11 @@ def permission_sentence(err: PermissionError, argv: list[str]) -> str:
     command = " ".join(["monitor", *argv[1:]]) if argv else "monitor ..."
     owner = _owner(str(path)) if err.filename else ""
     whose = f"readable only by {owner}" if owner else "not readable by this user"
+    if os.environ.get("INVOCATION_ID"):  # inside a systemd unit: sudo is not the fix
+        return (
+            f"{path} is {whose}: another user made it; give it to this unit's user or remove it, "
+            "then restart the unit."
+        )
     return (
         f"{path} is {whose}: run `sudo {command}`, or as the user that owns it "
         "(the systemd units' state lives in /var/lib/private/monitor, owned by root)."

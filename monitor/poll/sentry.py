@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 MAX_ISSUE_PAGES = 500  # 50,000 issues in one window: far beyond a sane project, so a runaway Link
 MAX_EVENT_PAGES = 500  # per issue and poll; past it the newest 50,000 events are kept and it is said
 Window = tuple[datetime, datetime]
-Progress = Callable[[Sequence[IssueRef]], AbstractContextManager[Iterable[IssueRef]]]
+Progress = Callable[[Sequence[IssueRef], "PollStats"], AbstractContextManager[Iterable[IssueRef]]]
 
 
 def sentry_client(
@@ -123,10 +123,11 @@ def poll(
         batch = SignalBatch(db, now=now, extra_public_domains=extra, on_saved=_counter(stats))
         try:
             window = stats.window
-            results = read_in_order(
+            reads = read_in_order(
                 todo, lambda i: _fetch_issue(client, sentry, i, window), sentry.max_concurrency
             )
-            with (progress or _no_progress)(todo) as shown:
+            # closing: a failure while writing ends the readers too, not only a failed read
+            with contextlib.closing(reads) as results, (progress or _no_progress)(todo, stats) as shown:
                 for number, (_shown, (issue, steps)) in enumerate(zip(shown, results, strict=False), 1):
                     _store_issue(batch, sentry, issue, steps, now, rules, stats)
                     if number % 50 == 0 and progress is None:
@@ -141,7 +142,7 @@ def poll(
     return stats
 
 
-def _no_progress(items: Sequence[IssueRef]) -> AbstractContextManager[Iterable[IssueRef]]:
+def _no_progress(items: Sequence[IssueRef], _stats: PollStats) -> AbstractContextManager[Iterable[IssueRef]]:
     return contextlib.nullcontext(items)
 
 
@@ -303,7 +304,15 @@ def _terminal_progress(first_poll: bool) -> Progress | None:
         return None
     import click
 
-    def bar(items: Sequence[IssueRef]) -> AbstractContextManager[Iterable[IssueRef]]:
-        return click.progressbar(items, label="Backfilling Sentry issues", file=sys.stdout)
+    def bar(items: Sequence[IssueRef], stats: PollStats) -> AbstractContextManager[Iterable[IssueRef]]:
+        # Issues done of all (counted as they are written, in order, whatever the readers do)
+        # and the events stored so far.
+        return click.progressbar(
+            items,
+            label="Backfilling Sentry issues",
+            file=sys.stdout,
+            show_pos=True,
+            item_show_func=lambda _issue: f"{stats.new_events:,} events stored",
+        )
 
     return bar

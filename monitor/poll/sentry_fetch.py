@@ -12,7 +12,7 @@ stop (SIGTERM) ends every thread at its next request."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -23,7 +23,7 @@ Result = TypeVar("Result")
 
 def read_in_order(
     issues: Iterable[IssueRef], read: Callable[[IssueRef], Result], workers: int
-) -> Iterator[tuple[IssueRef, Result]]:
+) -> Generator[tuple[IssueRef, Result], None, None]:
     """`read(issue)` for each issue, at most `workers` at a time, yielded in the issues' order.
     An exception of one read is raised when its turn comes, after the in-flight reads are
     abandoned (their threads finish their current request and stop)."""

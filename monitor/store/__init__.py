@@ -28,7 +28,10 @@ def open_db(path: Path | str, *, migrate: bool = True) -> Database:
         # Create the file ourselves so it is born owner-only; SQLite gives its -wal and
         # -shm files the same mode as the database file.
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
+        try:
+            _give_to_folder_owner(fd, path.parent)
+        finally:
+            os.close(fd)
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
     )
@@ -44,6 +47,17 @@ def open_db(path: Path | str, *, migrate: bool = True) -> Database:
     if migrate:
         migrate_db(db)
     return db
+
+
+def _give_to_folder_owner(fd: int, folder: Path) -> None:
+    """A database root creates in another user's folder (`sudo monitor customers import` in
+    the units' state directory) belongs to the folder's owner, or that user's daemon could no
+    longer open it. SQLite gives its -wal and -shm files the database file's owner itself."""
+    if os.geteuid() != 0 or os.fstat(fd).st_uid != 0:
+        return
+    owner = os.stat(folder)
+    if owner.st_uid != 0:
+        os.fchown(fd, owner.st_uid, owner.st_gid)
 
 
 def migrate_db(db: Database) -> None:
