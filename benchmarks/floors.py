@@ -47,7 +47,7 @@ def _email_parts(email: str | None) -> tuple[str | None, str | None]:
     return norm, norm.rpartition("@")[2] if norm and "@" in norm else None
 
 
-def _sentry_pages(session: requests.Session, url: str, params: dict[str, Any] | None) -> Iterator[list[Any]]:
+def sentry_pages(session: requests.Session, url: str, params: dict[str, Any] | None) -> Iterator[list[Any]]:
     """Pages of one Sentry list, following the Link header while it says there are results."""
     next_url: str | None = url
     while next_url:
@@ -70,11 +70,11 @@ def sentry_floor(
         session.headers["Authorization"] = f"Bearer {token}"
         issues: dict[str, str] = {}  # id -> permalink
         listing = {"project": project, "query": "", "sort": "date", "limit": SENTRY_PAGE, **window}
-        for page in _sentry_pages(session, f"{api}/issues/", listing):
+        for page in sentry_pages(session, f"{api}/issues/", listing):
             issues.update((issue["id"], issue["permalink"]) for issue in page)
         for issue_id, permalink in issues.items():
             events = f"{api}/issues/{issue_id}/events/"
-            for page in _sentry_pages(session, events, {**window, "per_page": SENTRY_PAGE}):
+            for page in sentry_pages(session, events, {**window, "per_page": SENTRY_PAGE}):
                 rows = [_sentry_row(event, issue_id, permalink, stamp) for event in page]
                 _store(db, rows)
                 stored += len(rows)

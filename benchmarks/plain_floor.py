@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from benchmarks.floors import sentry_pages
 
 CREATE = "CREATE TABLE records (source TEXT, id TEXT, at TEXT, kind TEXT, title TEXT, who TEXT)"
 INSERT = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)"
@@ -35,16 +36,6 @@ def _store(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.execute("COMMIT")
 
 
-def _sentry_pages(session: requests.Session, url: str, params: dict[str, Any] | None) -> Iterator[list[Any]]:
-    next_url: str | None = url
-    while next_url:
-        response = session.get(next_url, params=params, timeout=60)
-        response.raise_for_status()
-        yield json.loads(response.content)
-        link = response.links.get("next", {})
-        next_url, params = (link.get("url") if link.get("results") == "true" else None), None
-
-
 def sentry_plain(
     base_url: str, token: str, org: str, project_id: str, now: datetime, conn: sqlite3.Connection
 ) -> int:
@@ -57,7 +48,7 @@ def sentry_plain(
         session.headers["Authorization"] = f"Bearer {token}"
         issues = [
             issue["id"]
-            for page in _sentry_pages(
+            for page in sentry_pages(
                 session,
                 f"{base_url}/api/0/organizations/{org}/issues/",
                 {"project": project_id, "query": "", "limit": 100},
@@ -66,7 +57,7 @@ def sentry_plain(
         ]
         for issue_id in issues:
             url = f"{base_url}/api/0/issues/{issue_id}/events/"
-            for page in _sentry_pages(session, url, {**window, "per_page": 100}):
+            for page in sentry_pages(session, url, {**window, "per_page": 100}):
                 rows = [
                     (
                         "sentry",
