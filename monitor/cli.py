@@ -102,7 +102,8 @@ def permission_sentence(err: PermissionError, argv: list[str]) -> str:
     command = " ".join(["monitor", *argv[1:]]) if argv else "monitor ..."
     owner = _owner(str(path)) if err.filename else ""
     whose = f"readable only by {owner}" if owner else "not readable by this user"
-    if os.environ.get("INVOCATION_ID"):  # inside a systemd unit: sudo is not the fix
+    # Inside a monitor unit (systemd sets both for a unit with LoadCredential=): sudo is not the fix.
+    if os.environ.get("INVOCATION_ID") and os.environ.get("CREDENTIALS_DIRECTORY"):
         return (
             f"{path} is {whose}: another user made it; give it to this unit's user or remove it, "
             "then restart the unit."
