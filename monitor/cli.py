@@ -4,8 +4,6 @@ code: 0 success, 1 the job ran and failed, 2 bad usage, config or input file."""
 from __future__ import annotations
 
 import logging
-import os
-import pwd
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__
+from monitor.config.access import denied_sentence
 from monitor.config.context import AppContext
 from monitor.config.load import default_config_path
 from monitor.config.logs import redactor, setup_logging
@@ -69,6 +68,10 @@ def app_context(ctx: click.Context) -> AppContext:
 class MonitorGroup(click.Group):
     """Turns expected errors into one or two sentences and the documented exit codes."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.ensure_object(dict)["argv"] = list(args)  # to name the command again, e.g. under sudo
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -83,7 +86,7 @@ class MonitorGroup(click.Group):
         except PermissionError as err:
             if ctx.ensure_object(dict).get("verbose", False):
                 traceback.print_exc()
-            click.echo(f"Error: {permission_sentence(err, sys.argv)}", err=True)
+            click.echo(f"Error: {denied_sentence(err, _argv_with_config(ctx))}", err=True)
             ctx.exit(1)
         except Exception as err:  # anything unexpected: one sentence, the traceback on request
             if ctx.ensure_object(dict).get("verbose", False):
@@ -95,35 +98,13 @@ class MonitorGroup(click.Group):
             ctx.exit(1)
 
 
-def permission_sentence(err: PermissionError, argv: list[str]) -> str:
-    """A file or folder this user may not open, with the fix: the systemd units keep the
-    database under /var/lib/private (root only), so an operator's shell needs sudo."""
-    path = err.filename or "a file the command needs"
-    command = " ".join(["monitor", *argv[1:]]) if argv else "monitor ..."
-    owner = _owner(str(path)) if err.filename else ""
-    whose = f"readable only by {owner}" if owner else "not readable by this user"
-    # Inside a monitor unit (systemd sets both for a unit with LoadCredential=): sudo is not the fix.
-    if os.environ.get("INVOCATION_ID") and os.environ.get("CREDENTIALS_DIRECTORY"):
-        return (
-            f"{path} is {whose}: another user made it; give it to this unit's user or remove it, "
-            "then restart the unit."
-        )
-    return (
-        f"{path} is {whose}: run `sudo {command}`, or as the user that owns it "
-        "(the systemd units' state lives in /var/lib/private/monitor, owned by root)."
-    )
-
-
-def _owner(path: str) -> str:
-    """Who owns the path, or the nearest folder above it this user can see."""
-    for candidate in (path, *(str(parent) for parent in Path(path).parents)):
-        try:
-            return pwd.getpwuid(os.stat(candidate).st_uid).pw_name
-        except KeyError:
-            return ""
-        except OSError:
-            continue
-    return ""
+def _argv_with_config(ctx: click.Context) -> list[str]:
+    """The command's arguments, with `--config` spelled out: sudo drops $MONITOR_CONFIG."""
+    options = ctx.ensure_object(dict)
+    argv: list[str] = options.get("argv", [])
+    if "--config" in argv or any(arg.startswith("--config=") for arg in argv):
+        return argv
+    return [*argv, "--config", str(options.get("config") or default_config_path())]
 
 
 def _print_error(err: MonitorError) -> None:

@@ -74,12 +74,12 @@ def test_each_unit_passes_systemd_analyze_verify(installed_copies: Path, unit: s
 
 @needs_systemd
 @pytest.mark.parametrize("unit", [p.name for p in SERVICES])
-def test_each_service_is_rated_2_or_lower_by_systemd_analyze_security(unit: str) -> None:
+def test_each_service_is_rated_1_5_or_lower_by_systemd_analyze_security(unit: str) -> None:
     result = _analyze("security", "--offline=true", str(UNITS / unit))
 
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
-    assert float(match.group(1)) <= 2.0
+    assert float(match.group(1)) <= 1.5
 
 
 @pytest.mark.parametrize("unit", [p.name for p in SERVICES])

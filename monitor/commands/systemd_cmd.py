@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.core.errors import InputError
+from monitor.core.errors import ConfigError, InputError
 from monitor.deploy.units import MODES, render_units
 
 
@@ -41,7 +41,10 @@ def render_command(ctx: click.Context, out: Path | None, mode: str | None) -> No
       monitor systemd render --config systemd/schedules.toml --out systemd
     """
     app = app_context(ctx)
-    units = render_units(app.settings(), (mode,) if mode else MODES)
+    try:
+        units = render_units(app.settings(), (mode,) if mode else MODES)
+    except ValueError as err:  # a schedule no timer can follow exactly
+        raise ConfigError([str(err)]) from None
     if out is None:
         for name, text in units.items():
             click.echo(f"### {name}")

@@ -58,6 +58,8 @@ def lookup_secret(name: str, environ: Mapping[str, str] | None = None) -> Secret
 def _from_file(name: str, path: Path, origin: str) -> SecretLookup:
     try:
         value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except PermissionError:
+        raise  # the CLI names the owner and the fix (`sudo …`); a "missing secret" would mislead
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
         return SecretLookup(name, None, f"cannot read {origin}: {reason}")

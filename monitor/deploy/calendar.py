@@ -9,6 +9,7 @@ config's, as a suffix systemd understands (`08:00:00 Europe/Amsterdam`)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, tzinfo
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 NAMES = {name.lower(): number for number, name in enumerate(WEEKDAYS)}
@@ -82,3 +83,29 @@ def _weekdays(field: str) -> str | None:
 
 def _join(values: list[int] | None, width: int) -> str:
     return "*" if values is None else ",".join(f"{value:0{width}d}" for value in values)
+
+
+def skipped_in_spring(expression: str, zone: tzinfo, years: range = range(2024, 2036)) -> str | None:
+    """The first wall time (`HH:MM`) of a fixed-time schedule that does not exist on a day the
+    clocks go forward in `zone`, else None. Crontab (and `monitor run`) runs such a job just
+    after the jump; a systemd timer skips that day, so no OnCalendar= fires at the same instants."""
+    minute, hour = expression.split()[:2]
+    if minute.startswith("*") or hour.startswith("*"):
+        return None  # every hour or minute: both simply go on after the jump
+    times = [(h, m) for h in _values(hour, "hour") or [] for m in _values(minute, "minute") or []]
+    for year in years:
+        day = datetime(year, 1, 1)
+        while day.year == year:
+            if (
+                day.replace(tzinfo=zone).utcoffset()
+                != (day + timedelta(days=1)).replace(tzinfo=zone).utcoffset()
+            ):
+                for h, m in times:
+                    wall = day.replace(hour=h, minute=m)
+                    if (
+                        wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+                        != wall
+                    ):
+                        return f"{h:02d}:{m:02d}"
+            day += timedelta(days=1)
+    return None

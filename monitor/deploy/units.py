@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from monitor.config.settings import Settings
-from monitor.deploy.calendar import on_calendar
+from monitor.deploy.calendar import on_calendar, skipped_in_spring
 
 CONFIG = "/etc/monitor/schedules.toml"
 BINARY = "/usr/local/bin/monitor"
@@ -165,6 +165,13 @@ def _oneshot(settings: Settings, job: str) -> str:
 
 def _timer(settings: Settings, job: str) -> str:
     schedule = settings.schedule_of(job)
+    skipped = skipped_in_spring(schedule, settings.zone)
+    if skipped:
+        raise ValueError(
+            f"jobs.{job}.schedule: {skipped} does not exist on the day the clocks go forward in "
+            f"{settings.monitor.timezone}; cron runs the job just after, a timer skips that day. "
+            "Choose a time outside the skipped hour, or render --mode daemon"
+        )
     calendars = on_calendar(schedule, settings.monitor.timezone)
     lines = "".join(f"OnCalendar={calendar}\n" for calendar in calendars)
     return (
