@@ -91,7 +91,8 @@ RULE_FIELDS = ("title", "message", "culprit", "exception_type", "exception_value
 
 def check_rule_fields(values: tuple[str, ...]) -> tuple[str, ...]:
     if unknown := [value for value in values if value not in RULE_FIELDS]:
-        raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(RULE_FIELDS)}")
+        named = ", ".join(repr(name[:40]) for name in unknown)  # repr: outside text stays one line
+        raise ValueError(f"unknown field(s) {named}; known: {', '.join(RULE_FIELDS)}")
     return values
 
 

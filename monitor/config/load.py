@@ -63,7 +63,7 @@ def _with_rule_line(problem: str, raw: bytes, data: Mapping[str, Any]) -> str:
     ]
     rules = data.get("classification", {}).get("rules", [])
     name = rules[index].get("name") if index < len(rules) and isinstance(rules[index], dict) else None
-    where = [f"rule '{name}'" if name else f"rule {index + 1}"]
+    where = [f"rule {str(name)[:60]!r}" if name else f"rule {index + 1}"]
     if index < len(starts):
         where.append(f"line {starts[index]}")
     return f"{problem} ({', '.join(where)})"

@@ -132,3 +132,17 @@ def test_a_rule_that_repeats_a_repeating_group_is_refused(write_config: Callable
     config = write_config('[[classification.rules]]\npattern = "(a+)+$"\ncategory = "not_purchase"\n')
     code, output = invoke(config, "check-config")
     assert code == 2 and "repeats a group that repeats itself" in output
+
+
+def test_a_rule_naming_an_unknown_field_with_a_line_break_is_reported_on_one_line(
+    write_config: Callable[..., Path],
+) -> None:
+    config = write_config(
+        '[[classification.rules]]\npattern = "x"\ncategory = "not_purchase"\n'
+        'fields = ["a@b\\nBcc: x@y.example"]\n'
+    )
+    code, output = invoke(config, "check-config")
+    assert code == 2
+    problem = [line for line in output.splitlines() if "fields" in line]
+    assert len(problem) == 1 and "\\nBcc" in problem[0]  # the line break shown, not made
+    assert not any(line.startswith("Bcc:") for line in output.splitlines())
