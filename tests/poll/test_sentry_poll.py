@@ -183,7 +183,8 @@ def test_a_used_up_rate_limit_window_is_waited_out_instead_of_earning_429s(
     with start_sentry(
         scenario, token=TOKEN, organization=ORG, project=PROJECT, rate_limit=(3, 60.0), clock=lambda: clock[0]
     ) as server:
-        app = app_for(write_config(sentry_config(server.base_url)))
+        # One reader: Sentry counts each endpoint apart, while the readers share one budget.
+        app = app_for(write_config(sentry_config(server.base_url, extra="max_concurrency = 1\n")))
         client = fast_client(app, sleep=lambda s: clock.__setitem__(0, clock[0] + s), clock=lambda: clock[0])
         result = run_job(app, "poll-sentry", NOW, function=partial(poll_job, client=client))
         statuses = [r.status for r in server.requests]
