@@ -9,10 +9,11 @@ from urllib.parse import quote
 import click
 
 from monitor.cli import app_context, common_options
+from monitor.commands.ack_cmd import ack_document, ack_line, ack_state
 from monitor.config.settings import Settings
 from monitor.core.timeutil import to_public
-from monitor.digest.model import AckRow
 from monitor.store.acks import history as ack_history
+from monitor.store.acks import reopened
 from monitor.store.lookup import FoundCustomer, FoundSignal, LookupResult, lookup
 
 TITLE_WIDTH = 70
@@ -45,12 +46,15 @@ def lookup_command(ctx: click.Context, query: str, days: int, as_json: bool) -> 
     """
     app = app_context(ctx)
     settings = app.settings()
-    result = lookup(app.db(), query, now=app.now(), days=days)
+    now = app.now()
+    result = lookup(app.db(), query, now=now, days=days)
     acks = {customer.id: ack_history(app.db(), customer.id) for customer in result.customers}
     if as_json:
         document = as_document(result, settings)
         for customer in document["customers"]:
-            customer["acknowledgements"] = [_ack_document(ack) for ack in acks[customer["customer_id"]]]
+            customer["acknowledgements"] = [
+                ack_document(ack, now, reopened(app.db(), ack, now)) for ack in acks[customer["customer_id"]]
+            ]
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif result.empty:
         click.echo(f"No customer or signal matches {result.query}.")
@@ -59,24 +63,8 @@ def lookup_command(ctx: click.Context, query: str, days: int, as_json: bool) -> 
             click.echo(line)
         for customer_id, history in acks.items():
             for ack in history:
-                click.echo(f"Customer {customer_id} acknowledged: {_ack_line(ack)}")
-
-
-def _ack_document(ack: AckRow) -> dict[str, Any]:
-    return {
-        "at": to_public(ack.at),
-        "until": to_public(ack.until),
-        "note": ack.note,
-        "by": ack.by,
-        "categories": sorted(ack.categories),
-        "withdrawn_at": to_public(ack.withdrawn_at) if ack.withdrawn_at else None,
-    }
-
-
-def _ack_line(ack: AckRow) -> str:
-    ended = f", taken back {to_public(ack.withdrawn_at)}" if ack.withdrawn_at else ""
-    note = f": {ack.note}" if ack.note else ""
-    return f"{to_public(ack.at)} by {ack.by or '?'} until {to_public(ack.until)}{ended}{note}"
+                state = ack_state(ack, now, reopened(app.db(), ack, now))
+                click.echo(f"Customer {customer_id} acknowledged ({state}): {ack_line(ack, settings.zone)}")
 
 
 def mailgun_logs_url(settings: Settings, email: str | None) -> str:

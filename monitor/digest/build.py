@@ -153,7 +153,11 @@ def _customer(
         "confidence": strongest.confidence or MATCH_CONFIDENCE.get(strongest.match or "", 0.0),
         "steps": steps,
         **follow_up(
-            inp.day, {row.category for row in rows}, inp.earlier.get(customer_id), inp.acks.get(customer_id)
+            inp.day,
+            {row.category for row in rows},
+            inp.earlier.get(customer_id),
+            inp.acks.get(customer_id),
+            inp.seen_since_ack.get(customer_id, frozenset()),
         ),
     }
     return entry, exact

@@ -2,9 +2,10 @@
 
 - `new`: no reported signal in the 14 days before the day; `ongoing`: some, `since` the
   earliest of them (else `since` is the day itself).
-- `acknowledged`: an acknowledgement made before the day's end covers the day, and the day
-  brought no category the customer did not have when acknowledged. A new category reopens
-  them: the status is new or ongoing again and `ack.reopened` is true.
+- `acknowledged`: an acknowledgement in force at the day's end covers the day, and nothing
+  since it (nor on the day) was of a category the customer did not have when acknowledged.
+  A new category reopens them, that day and the following ones until a new acknowledgement:
+  the status is new or ongoing again and `ack.reopened` is true.
 """
 
 from __future__ import annotations
@@ -19,12 +20,20 @@ from monitor.digest.model import AckRow
 STATUSES = ("new", "ongoing", "acknowledged")
 
 
-def follow_up(day: date, categories: Set[str], earlier: date | None, ack: AckRow | None) -> dict[str, Any]:
+def follow_up(
+    day: date,
+    categories: Set[str],
+    earlier: date | None,
+    ack: AckRow | None,
+    seen_since_ack: Set[str] = frozenset(),
+) -> dict[str, Any]:
+    """`status`, `since` and `ack` of a customer with signals of `categories` on `day`, whose
+    first reported signal in the 14 days before it was on `earlier` (None: none)."""
     status = "ongoing" if earlier else "new"
     since = (earlier or day).isoformat()
     if ack is None:
         return {"status": status, "since": since, "ack": None}
-    reopened = bool(set(categories) - ack.categories)
+    reopened = bool((set(categories) | set(seen_since_ack)) - ack.categories)
     return {
         "status": status if reopened else "acknowledged",
         "since": since,

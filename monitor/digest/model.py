@@ -69,6 +69,8 @@ class DigestInput:
     sources: Sequence[SourceRuns]
     now: datetime
     # Follow-up state, per customer of the day: the earliest day with a reported signal in
-    # the 14 days before it (absent: none), and the acknowledgement that counts for the day.
+    # the 14 days before it (absent: none), the acknowledgement that counts for the day, and
+    # the categories the customer had from that acknowledgement to the day's end.
     earlier: Mapping[str, date] = field(default_factory=dict)
     acks: Mapping[str, AckRow] = field(default_factory=dict)
+    seen_since_ack: Mapping[str, frozenset[str]] = field(default_factory=dict)

@@ -16,13 +16,16 @@ from monitor.store import write_tx
 _CATEGORIES = ", ".join(f"'{category}'" for category in REPORTED_CATEGORIES)  # constants, not data
 COLUMNS = "customer_id, at, until, note, by, categories, withdrawn_at"
 
-# The reported categories a customer had in the 14 days up to a moment: what they are
-# acknowledged for. A later signal of another category reopens them.
+# The reported categories a customer's dated signals had in [start, end]: at acknowledgement,
+# the 14 days up to it (what they are acknowledged for); later, what happened since.
 KNOWN_CATEGORIES = f"""
 SELECT DISTINCT s.category FROM signals s JOIN links l ON l.signal_id = s.id
-WHERE l.customer_id = ? AND s.category IN ({_CATEGORIES}) AND s.occurred_at >= ? AND s.occurred_at <= ?
+WHERE l.customer_id = ? AND s.category IN ({_CATEGORIES}) AND s.occurred_at >= ? AND s.occurred_at < ?
+  AND json_extract(s.detail, '$.dated_by') IS NOT 'issue'
 """
 FOLLOW_UP_DAYS = 14
+# When an acknowledgement stopped counting: taken back, or else its `until`.
+ENDED = "MIN(until, COALESCE(withdrawn_at, until))"
 
 
 def _row(record: tuple[object, ...]) -> AckRow:
@@ -41,7 +44,7 @@ def _row(record: tuple[object, ...]) -> AckRow:
 def acknowledge(db: Database, customer_id: str, now: datetime, days: int, note: str, by: str) -> AckRow:
     """A new acknowledgement from `now` for `days`; the customer's current categories recorded."""
     since = now - timedelta(days=FOLLOW_UP_DAYS)
-    known = sorted(r[0] for r in db.execute(KNOWN_CATEGORIES, [customer_id, to_db(since), to_db(now)]))
+    known = sorted(categories_between(db, customer_id, since, now + timedelta(microseconds=1)))
     row = (customer_id, to_db(now), to_db(now + timedelta(days=days)), note, by, json.dumps(known), None)
     with write_tx(db) as conn:
         conn.execute(f"INSERT INTO acknowledgements ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
@@ -65,31 +68,57 @@ def history(db: Database, customer_id: str) -> list[AckRow]:
 
 
 def recent(db: Database, now: datetime, days: int = FOLLOW_UP_DAYS) -> list[AckRow]:
-    """Acknowledgements in force at `now`, and those that ended in the last `days`."""
-    sql = f"SELECT {COLUMNS} FROM acknowledgements WHERE until > ? ORDER BY at, id"
+    """Acknowledgements in force at `now`, and those that ended (expired or were taken back)
+    in the last `days`."""
+    sql = f"SELECT {COLUMNS} FROM acknowledgements WHERE {ENDED} > ? ORDER BY at, id"
     return [_row(r) for r in db.execute(sql, [to_db(now - timedelta(days=days))])]
 
 
+def categories_between(db: Database, customer_id: str, start: datetime, end: datetime) -> set[str]:
+    """The reported categories of the customer's signals that occurred in [start, end)."""
+    return {r[0] for r in db.execute(KNOWN_CATEGORIES, [customer_id, to_db(start), to_db(end)])}
+
+
+def in_force_at(ack: AckRow, moment: datetime) -> bool:
+    """Made at or before `moment`, not yet at its `until`, not withdrawn by then."""
+    withdrawn = ack.withdrawn_at is not None and ack.withdrawn_at <= moment
+    return ack.at <= moment < ack.until and not withdrawn
+
+
 def for_day(db: Database, customer_ids: Iterable[str], start: datetime, end: datetime) -> dict[str, AckRow]:
-    """Per customer, the newest acknowledgement that counts for the day [start, end): made
-    before the day's end, in force at some moment of the day, not withdrawn before its end.
-    What was acknowledged later does not change a past day."""
+    """Per customer, the newest acknowledgement that counts for the day [start, end): the one
+    in force at the day's end (made before it, `until` not before it, not withdrawn before
+    it). So what is acknowledged or taken back later never changes a past day, and an
+    acknowledgement for N days counts for the N days whose end it reaches."""
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
     sql = (
         f"SELECT {COLUMNS} FROM acknowledgements"
-        " WHERE customer_id IN (SELECT value FROM json_each(?)) AND at < ? AND until > ?"
+        " WHERE customer_id IN (SELECT value FROM json_each(?)) AND at < ? AND until >= ?"
         " AND (withdrawn_at IS NULL OR withdrawn_at >= ?) ORDER BY at, id"
     )
     found: dict[str, AckRow] = {}
-    for record in db.execute(sql, [json.dumps(ids), to_db(end), to_db(start), to_db(end)]):
+    for record in db.execute(sql, [json.dumps(ids), to_db(end), to_db(end), to_db(end)]):
         row = _row(record)
         found[row.customer_id] = row  # ordered by time: the newest stays
     return found
 
 
-def reopened(db: Database, ack: AckRow, until: datetime) -> bool:
-    """Whether the customer had a reported signal of a category not acknowledged, after it."""
-    now_known = {r[0] for r in db.execute(KNOWN_CATEGORIES, [ack.customer_id, to_db(ack.at), to_db(until)])}
-    return bool(now_known - ack.categories)
+def seen_since(
+    db: Database, acks: Iterable[AckRow], start: datetime, end: datetime
+) -> dict[str, frozenset[str]]:
+    """Per acknowledged customer, the categories of their signals from the acknowledgement (or
+    the day's start, if earlier) to the day's end: one they did not have when acknowledged
+    reopens them, on that day and after, until they are acknowledged again."""
+    return {
+        ack.customer_id: frozenset(categories_between(db, ack.customer_id, min(ack.at, start), end))
+        for ack in acks
+    }
+
+
+def reopened(db: Database, ack: AckRow, now: datetime) -> bool:
+    """Whether the customer had a reported signal of a category not acknowledged, from the
+    acknowledgement until `now` (or until it ended, if earlier)."""
+    ends = [now, ack.until] + ([ack.withdrawn_at] if ack.withdrawn_at else [])
+    return bool(categories_between(db, ack.customer_id, ack.at, min(ends)) - ack.categories)

@@ -16,7 +16,7 @@ from monitor.config.settings import Settings
 from monitor.core.models import REPORTED_CATEGORIES
 from monitor.core.timeutil import day_window, from_db, local_day, to_db
 from monitor.digest.model import DigestInput, SignalRow, SourceRuns
-from monitor.store.acks import FOLLOW_UP_DAYS
+from monitor.store.acks import FOLLOW_UP_DAYS, seen_since
 from monitor.store.acks import for_day as acks_for_day
 from monitor.store.runs import failing_since, last_run
 
@@ -159,6 +159,7 @@ def digest_input(db: Database, settings: Settings, day: date, now: datetime) -> 
     start, end = day_window(day, zone)
     rows = day_rows(db, start, end)
     customers = {row.customer_id for row in rows if row.customer_id}
+    acks = acks_for_day(db, customers, start, end)
     return DigestInput(
         day=day,
         zone=zone,
@@ -169,7 +170,8 @@ def digest_input(db: Database, settings: Settings, day: date, now: datetime) -> 
         sources=source_runs(db, settings),
         now=now,
         earlier=earliest_days(db, customers, day, zone),
-        acks=acks_for_day(db, customers, start, end),
+        acks=acks,
+        seen_since_ack=seen_since(db, acks.values(), start, end),
     )
 
 

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from monitor.config.settings import Settings
 from monitor.core.timeutil import to_db
 from monitor.store import write_tx
+from monitor.store.acks import ENDED as ACK_ENDED
 
 # (what, statement); each takes the cutoff as its only parameter.
 PURGE_STEPS = (
@@ -27,7 +28,9 @@ PURGE_STEPS = (
     ("suppression removals", "DELETE FROM suppression_removals WHERE removed_at < ?"),
     ("digest sends", "DELETE FROM digest_sends WHERE claimed_at < ?"),
     ("job runs", "DELETE FROM job_runs WHERE started_at < ?"),
-    ("acknowledgements", "DELETE FROM acknowledgements WHERE until < ?"),  # notes are personal data
+    # Notes and names are personal data: kept while an acknowledgement counts, then as long
+    # as the days it covered can be rebuilt (a digest older than retention_days is refused).
+    ("acknowledgements", f"DELETE FROM acknowledgements WHERE {ACK_ENDED} < ?"),
 )
 
 
