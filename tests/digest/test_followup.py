@@ -5,72 +5,28 @@ acknowledged later never changes a past day."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
-import time_machine
-from click.testing import CliRunner
 
-from monitor.cli import main
-from monitor.core.models import Customer, Signal
-from monitor.store import open_db
-from monitor.store.signals import save_signals
-from tests.store_helpers import save_customers_at
+from tests.digest.test_digest_build import DIGEST_SCHEMA
+from tests.followup_helpers import (
+    DAY1,
+    DAY2,
+    DAY3,
+    ack_rows,
+    at,
+    config_fixture,
+    digest,
+    jane,
+    midnight_after,
+    run,
+    signal,
+)
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-DAY1, DAY2, DAY3 = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)
-
-
-def at(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=AMSTERDAM).astimezone(UTC)
-
-
-@pytest.fixture(name="config")
-def config_fixture(write_config: Callable[..., Path]) -> Path:
-    config = write_config()
-    save_customers_at(
-        config.parent / "monitor.db",
-        [Customer("48213", "jane@acme.example", "Jane", "Doe", "Acme"),
-         Customer("48214", "bob@globex.example", "Bob", "Smith", "Globex"),
-         Customer("48215", "bob@globex.example", "Robert", "Smith", "Globex")],
-        at(DAY1, 1),
-    )  # fmt: skip
-    return config
-
-
-def signal(config: Path, key: str, when: datetime, category: str = "address_or_card") -> None:
-    db = open_db(config.parent / "monitor.db")
-    source = "mailgun" if category == "bounce" else "sentry"
-    save_signals(
-        db,
-        [Signal(source=source, key=key, category=category, occurred_at=when, title=f"{category} {key}",
-                group=f"g-{category}", customer_ref="48213" if source == "sentry" else None,
-                email="jane@acme.example")],
-        now=when + timedelta(minutes=5),
-    )  # fmt: skip
-    db.close()
-
-
-def run(config: Path, now: datetime, *args: str) -> tuple[int, str]:
-    with time_machine.travel(now, tick=False):
-        result = CliRunner().invoke(main, ["--config", str(config), *args])
-    return result.exit_code, result.output
-
-
-def digest(config: Path, day: date, now: datetime, fmt: str = "json") -> str:
-    code, output = run(config, now, "digest", "--date", day.isoformat(), "--format", fmt)
-    assert code == 0, output
-    return output
-
-
-def jane(config: Path, day: date, now: datetime) -> dict:  # type: ignore[type-arg]
-    (customer,) = [
-        c for c in json.loads(digest(config, day, now))["customers"] if c["customer_id"] == "48213"
-    ]
-    return customer
+__all__ = ["config_fixture"]  # the `config` fixture
 
 
 def test_a_customer_is_new_on_the_first_day_and_ongoing_since_it_after(config: Path) -> None:
@@ -116,13 +72,92 @@ def test_a_new_kind_of_problem_reopens_an_acknowledged_customer(config: Path) ->
 def test_a_past_day_regenerates_byte_identical_after_a_later_acknowledgement(config: Path) -> None:
     signal(config, "a1", at(DAY1, 10))
     signal(config, "a2", at(DAY2, 10))
-    before = digest(config, DAY1, at(DAY3, 9))
+    formats = ("json", "html", "text")
+    before = {fmt: digest(config, DAY2, at(DAY2, 23, 59), fmt) for fmt in formats}
 
-    assert run(config, at(DAY3, 9), "ack", "jane@acme.example")[0] == 0
+    # Made at the very instant DAY2 ends (local midnight): it counts for DAY3, not DAY2.
+    assert run(config, midnight_after(DAY2), "ack", "jane@acme.example", "--note", "wrote")[0] == 0
     assert run(config, at(DAY3, 10), "unack", "48213")[0] == 0
 
-    assert digest(config, DAY1, at(DAY3, 11)) == before
+    assert {fmt: digest(config, DAY2, at(DAY3, 11), fmt) for fmt in formats} == before
     assert jane(config, DAY2, at(DAY3, 11))["status"] == "ongoing"
+
+
+def test_an_acknowledgement_made_a_minute_before_midnight_counts_for_that_whole_day(config: Path) -> None:
+    signal(config, "a1", at(DAY1, 10))
+
+    assert run(config, at(DAY1, 23, 59), "ack", "48213")[0] == 0
+
+    assert jane(config, DAY1, at(DAY2, 9))["status"] == "acknowledged"
+
+
+def test_an_acknowledgement_for_one_day_covers_the_day_it_was_made_and_not_the_next(config: Path) -> None:
+    signal(config, "a1", at(DAY1, 8))
+    signal(config, "a2", at(DAY2, 8))  # before the acknowledgement's `until` (DAY2 09:00)
+    assert run(config, at(DAY1, 9), "ack", "48213", "--days", "1")[0] == 0
+
+    first, second = jane(config, DAY1, at(DAY3, 9)), jane(config, DAY2, at(DAY3, 9))
+
+    assert first["status"] == "acknowledged"
+    assert (second["status"], second["since"], second["ack"]) == ("ongoing", "2026-11-30", None)
+
+
+def test_taking_an_acknowledgement_back_changes_only_the_days_ending_after_it(config: Path) -> None:
+    for key, day in (("a1", DAY1), ("a2", DAY2), ("a3", DAY3)):
+        signal(config, key, at(day, 8))
+    assert run(config, at(DAY1, 9), "ack", "48213")[0] == 0
+    assert run(config, at(DAY2, 23, 59), "unack", "jane@acme.example")[0] == 0
+
+    statuses = [jane(config, day, at(DAY3 + timedelta(days=1), 9))["status"] for day in (DAY1, DAY2, DAY3)]
+
+    assert statuses == ["acknowledged", "ongoing", "ongoing"]
+
+
+def test_a_reopened_customer_stays_reopened_until_acknowledged_again(config: Path) -> None:
+    day4 = DAY3 + timedelta(days=1)
+    signal(config, "a1", at(DAY1, 10))
+    assert run(config, at(DAY1, 12), "ack", "48213", "--note", "card")[0] == 0
+    signal(config, "b2", at(DAY2, 10), "bounce")
+    signal(config, "a3", at(DAY3, 10))  # only the acknowledged kind of problem on DAY3
+
+    third = jane(config, DAY3, at(day4, 9))
+    assert (third["status"], third["ack"]["reopened"]) == ("ongoing", True)
+    assert "reopened" in digest(config, DAY3, at(day4, 9), "text")
+
+    assert run(config, at(day4, 9), "ack", "48213", "--note", "card and mailbox")[0] == 0
+    signal(config, "a4", at(day4, 10))
+    fourth = jane(config, day4, at(day4 + timedelta(days=1), 9))
+    assert (fourth["status"], fourth["ack"]["note"], fourth["ack"]["reopened"]) == (
+        "acknowledged",
+        "card and mailbox",
+        False,
+    )
+
+
+def test_ongoing_reaches_back_exactly_fourteen_local_days_across_the_autumn_clock_change(
+    config: Path,
+) -> None:
+    # Europe/Amsterdam leaves summer time on 25 Oct 2026: that day has 25 hours.
+    day = date(2026, 11, 5)
+    signal(config, "edge", at(day - timedelta(days=14), 0))  # 22 Oct 00:00 local: inside
+    signal(config, "today", at(day, 10))
+    assert jane(config, day, at(day, 23))["since"] == "2026-10-22"
+
+    other = date(2026, 11, 6)  # 22 Oct is now 15 days before: outside; 25 Oct's long day inside
+    signal(config, "dst", at(date(2026, 10, 25), 2, 30))
+    signal(config, "other", at(other, 10))
+    assert (jane(config, other, at(other, 23))["since"]) == "2026-10-25"
+
+
+def test_an_acknowledged_digest_keeps_to_the_schema_and_says_no_customer_needs_action(config: Path) -> None:
+    signal(config, "a1", at(DAY1, 10))
+    assert run(config, at(DAY1, 12), "ack", "48213", "--by", "alice")[0] == 0
+
+    jsonschema.validate(json.loads(digest(config, DAY1, at(DAY2, 9))), DIGEST_SCHEMA)
+    html = digest(config, DAY1, at(DAY2, 9), "html")
+    assert "Quiet day" not in html and "No customer needs action" in html
+    text = digest(config, DAY1, at(DAY2, 9), "text")
+    assert "ACKNOWLEDGED (1;" in text and "acknowledged by alice" in text
 
 
 @pytest.mark.parametrize(
@@ -134,6 +169,12 @@ def test_a_past_day_regenerates_byte_identical_after_a_later_acknowledgement(con
         (["ack", "48213", "--days", "91"], "from 1 to 90"),
         (["ack", "48213", "--by", "eve\r\nBcc: x@y.example"], "one line"),
         (["unack", "48213"], "no acknowledgement in force"),
+        (["unack", "99999"], "No customer"),
+        (["ack", "  "], "Give a customer ID"),
+        (["ack", "48213", "--list"], "leave out"),
+        (["ack", "48213", "--json"], "--json goes with --list"),
+        (["ack", "@globex.example"], "No customer"),  # a domain is not one customer
+        (["ack", "Smith"], "No customer"),  # nor is a name
     ],
 )
 def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(
@@ -142,7 +183,5 @@ def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(
     code, output = run(config, at(DAY2, 9), *args)
 
     assert code == 2 and says in output
-    rows = (
-        open_db(config.parent / "monitor.db").execute("SELECT COUNT(*) FROM acknowledgements").fetchone()[0]
-    )
-    assert rows == 0
+    assert len(output.strip().splitlines()) == 1
+    assert ack_rows(config) == 0

@@ -11,6 +11,7 @@ from monitor.cli import main
 from monitor.config.load import load_settings
 from monitor.core.models import Customer, Signal
 from monitor.store import open_db
+from monitor.store.acks import acknowledge, withdraw
 from monitor.store.retention import purge
 from monitor.store.signals import count_signals, save_signals
 from tests.conftest import BASE_CONFIG
@@ -68,3 +69,22 @@ def test_a_dry_run_counts_without_deleting(tmp_path: Path, write_config, runner:
     assert result.exit_code == 0, result.output
     assert "Would delete 1 rows" in result.output
     assert count_signals(db) == 1
+
+
+def test_purge_deletes_acknowledgements_that_ended_before_the_retention_period(
+    tmp_path: Path, write_config
+) -> None:
+    settings = load_settings(write_config(base=THIRTY_DAYS))
+    db = open_db(settings.monitor.database)
+    expired = acknowledge(
+        db, "1", NOW - timedelta(days=40), 7, "called Jane Doe", "alice"
+    )  # ended 33 days ago
+    taken_back = acknowledge(db, "2", NOW - timedelta(days=80), 90, "wrote bob@globex.example", "alice")
+    withdraw(db, "2", NOW - timedelta(days=79))  # until is 10 days ahead, but it ended 79 days ago
+    recent = acknowledge(db, "3", NOW - timedelta(days=35), 7, "ended 28 days ago", "alice")
+
+    result = purge(db, settings, NOW)
+
+    assert result.deleted["acknowledgements"] == 2
+    kept = [row[0] for row in db.execute("SELECT note FROM acknowledgements")]
+    assert kept == [recent.note] and expired.note not in kept and taken_back.note not in kept
