@@ -26,7 +26,9 @@ from monitor.store.lookup import FoundCustomer, Query, find_customers
 @click.argument("query", required=False)
 @click.option("--days", type=int, default=7, show_default=True, help="How long it holds: 1 to 90 days.")
 @click.option("--note", default="", help="What was done, shown in the digest (e.g. 'wrote 1 Dec').")
-@click.option("--by", "by", default=None, help="Who acknowledged (default: your login name).")
+@click.option(
+    "--by", "by", default=None, help="Who acknowledged, one line (default: $SUDO_USER, else your login name)."
+)
 @click.option("--list", "list_", is_flag=True, help="Show acknowledgements in force and recently ended.")
 @click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
 @common_options
@@ -35,11 +37,17 @@ def ack_command(
     ctx: click.Context, query: str | None, days: int, note: str, by: str | None, list_: bool, as_json: bool
 ) -> None:
     """Acknowledge a customer: support follows them up, so the digest moves them to its last,
-    collapsed section until --days have passed, unless a new kind of problem reopens them.
+    collapsed section for --days digest days, unless a new kind of problem reopens them.
 
-    QUERY is a customer ID or an email address, found as `monitor lookup` finds them; more
-    than one match is refused with the candidates. An acknowledgement counts for a digest day
-    only if it was made before that day ended: past digests regenerate unchanged.
+    QUERY is a customer ID or an email address (any case), found as `monitor lookup` finds
+    them; an email several customers share is refused with their IDs. An acknowledgement
+    counts for each digest day it is in force at the end of (local midnight): the day you run
+    it and the --days - 1 after. Days that have ended never change: past digests regenerate
+    as they were sent. The kinds of problem the customer had in the last 14 days are
+    recorded; a signal of another kind reopens them until you acknowledge them again.
+
+    --list shows the acknowledgements in force (or reopened) and those that expired or were
+    taken back in the last 14 days; with --json as one document.
 
     \b
     Examples:
@@ -85,8 +93,9 @@ def default_by() -> str:
 @common_options
 @click.pass_context
 def unack_command(ctx: click.Context, query: str) -> None:
-    """Take back a customer's acknowledgement: from now on the digest shows them as new or
-    ongoing again. Digests of days before now stay as they were.
+    """Take back a customer's acknowledgement: from today's digest on they show as new or
+    ongoing again. Days that have ended stay as they were; the acknowledgement stays in
+    `monitor lookup` and `monitor ack --list` as withdrawn.
 
     \b
     Example:
