@@ -79,6 +79,9 @@ first = build_digest(digest_input(db, settings, day, now), settings)
 # them in its collapsed last section; the others carry new/ongoing badges.
 for customer in first["customers"][3:5]:
     acknowledge(db, customer["customer_id"], now - timedelta(hours=8, minutes=5), 7, "wrote to the customer", "alice")
+# Jane Doe (48200) was acknowledged for her card error at 11:00; her bounce at 13:37 is a new
+# kind of problem, so her card shows her reopened.
+acknowledge(db, "48200", datetime(2026, 11, 23, 10, 0, tzinfo=UTC), 7, "asked for a new card", "bob")
 digest = build_digest(digest_input(db, settings, day, now), settings)
 # Three cards, so the picture reaches the collapsed section of acknowledged customers.
 (work / "digest.html").write_text(render_html(digest, 3), encoding="utf-8")

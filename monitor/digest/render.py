@@ -148,6 +148,7 @@ def context(digest: Mapping[str, Any], max_customers: int) -> dict[str, Any]:
         "acknowledged_more": len(acknowledged) - len(acknowledged[:max_customers]),
         "needing_action": len(customers),
         "badge": badge,
+        "reopened_line": lambda customer: reopened_line(customer, zone),
         "local": local,
         "day_long": f"{day:%A} {day.day} {day:%B %Y}",
         "hours": round(
@@ -164,7 +165,8 @@ def context(digest: Mapping[str, Any], max_customers: int) -> dict[str, Any]:
 
 
 def badge(customer: Mapping[str, Any]) -> str:
-    """*new*, *ongoing since Tue 1 Dec*, or *acknowledged by X: note* (reopened says so)."""
+    """*new*, *ongoing since Tue 1 Dec*, or *acknowledged by X: note*; a reopened customer's
+    says so in a word (`reopened_line` tells the rest)."""
     status, ack = customer.get("status", "new"), customer.get("ack")
     if status == "acknowledged" and ack:
         by = f" by {ack['by']}" if ack["by"] else ""
@@ -173,9 +175,19 @@ def badge(customer: Mapping[str, Any]) -> str:
     if status == "ongoing":
         since = datetime.fromisoformat(customer["since"])
         text = f"ongoing since {since:%a} {since.day} {since:%b}"
-    return text + (
-        " (reopened: a new kind of problem since the acknowledgement)" if ack and ack["reopened"] else ""
-    )
+    return text + (" · reopened" if ack and ack["reopened"] else "")
+
+
+def reopened_line(customer: Mapping[str, Any], zone: ZoneInfo) -> str:
+    """`Reopened: acknowledged by bob on Mon 23 Nov 11:00 (asked for a new card), then a new
+    kind of problem.`, or '' for a customer who is not reopened."""
+    ack = customer.get("ack")
+    if not ack or not ack["reopened"]:
+        return ""
+    at = datetime.fromisoformat(ack["at"]).astimezone(zone)
+    by = f" by {ack['by']}" if ack["by"] else ""
+    note = f" ({ack['note']})" if ack["note"] else ""
+    return f"Reopened: acknowledged{by} on {at:%a} {at.day} {at:%b %H:%M}{note}, then a new kind of problem."
 
 
 def trend_rows(trend: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -116,13 +116,17 @@ def test_taking_an_acknowledgement_back_changes_only_the_days_ending_after_it(co
 def test_a_reopened_customer_stays_reopened_until_acknowledged_again(config: Path) -> None:
     day4 = DAY3 + timedelta(days=1)
     signal(config, "a1", at(DAY1, 10))
-    assert run(config, at(DAY1, 12), "ack", "48213", "--note", "card")[0] == 0
+    assert run(config, at(DAY1, 12), "ack", "48213", "--note", "<i>card</i>", "--by", "bob")[0] == 0
     signal(config, "b2", at(DAY2, 10), "bounce")
     signal(config, "a3", at(DAY3, 10))  # only the acknowledged kind of problem on DAY3
 
     third = jane(config, DAY3, at(day4, 9))
     assert (third["status"], third["ack"]["reopened"]) == ("ongoing", True)
-    assert "reopened" in digest(config, DAY3, at(day4, 9), "text")
+    said = "Reopened: acknowledged by bob on Mon 30 Nov 12:00 ({}), then a new kind of problem."
+    assert said.format("<i>card</i>") in digest(config, DAY3, at(day4, 9), "text")
+    html = digest(config, DAY3, at(day4, 9), "html")
+    assert said.format("&lt;i&gt;card&lt;/i&gt;") in html and "<i>card" not in html
+    assert "ongoing since Mon 30 Nov · reopened" in html
 
     assert run(config, at(day4, 9), "ack", "48213", "--note", "card and mailbox")[0] == 0
     signal(config, "a4", at(day4, 10))
