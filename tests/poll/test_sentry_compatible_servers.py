@@ -88,6 +88,8 @@ def test_a_project_slug_is_resolved_to_its_id_so_a_server_refusing_slugs_is_poll
     second = poll_cli(config)
 
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    said = rf"\n  project +organization '{ORG}', project '{PROJECT}' found: ID {PROJECT_ID}\b"
+    assert re.search(said, first.output) and "found: ID" not in second.output  # said at the first poll
     assert set(stored(config.parent / "monitor.db")) == EXPECTED_KEYS
     project_asks = [r for r in server.requests if r.path.startswith("/api/0/projects/")]
     assert len(project_asks) == 1  # remembered in the database
