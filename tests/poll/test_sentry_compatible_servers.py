@@ -100,7 +100,15 @@ def test_a_project_slug_is_resolved_to_its_id_so_a_server_refusing_slugs_is_poll
 
 @pytest.mark.parametrize(
     "variant",
-    ["no-lifetime", "refuse-sort", "no-org-events", "html-org-events", "first-seen-window", "snake-case"],
+    [
+        "no-lifetime",
+        "refuse-sort",
+        "no-org-events",
+        "html-org-events",
+        "error-org-events",
+        "first-seen-window",
+        "snake-case",
+    ],
 )
 def test_every_event_is_stored_with_its_own_time_on_a_compatible_server(
     variant: str, server_for: Any, write_config: Any, monkeypatch: pytest.MonkeyPatch
