@@ -164,3 +164,23 @@ def test_events_without_a_time_are_counted_and_shown_as_uncertain_never_as_anoth
     assert sentry_lines == [] and not [u for u in day["unlinked"] if u["source"] == "sentry"]
     late = [line for line in day["late"] if line["source"] == "sentry"]
     assert late and all(line["uncertain"] is True for line in late)
+
+
+def test_the_shipped_example_config_polls_a_server_that_refuses_slugs(
+    server_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """schedules.toml as shipped (project 'customersgitlabcom', a slug), only its base_url
+    pointed at a server that, like sentry.io, answers 400 to a slug in `project=`."""
+    shipped = (Path(__file__).parents[2] / "schedules.toml").read_text()
+    server = server_for()
+    assert f'organization = "{ORG}"' in shipped and f'project = "{PROJECT}"' in shipped
+    config = tmp_path / "schedules.toml"
+    config.write_text(shipped.replace('base_url = "https://sentry.io"', f'base_url = "{server.base_url}"', 1))
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", TOKEN)
+
+    result = poll_cli(config)
+
+    assert result.exit_code == 0, result.output
+    assert set(stored(tmp_path / "monitor.db")) == EXPECTED_KEYS
+    refused = [r for r in server.requests if f"project={PROJECT}" in r.raw_path]
+    assert refused == []  # the slug was never sent where only numbers are taken
