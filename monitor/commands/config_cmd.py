@@ -15,8 +15,8 @@ from monitor.core.errors import ConfigError, SourceError
 from monitor.deploy.checks import deployment_problems
 from monitor.deploy.units import CREDENTIALS
 from monitor.poll.sentry import sentry_client
+from monitor.poll.sentry_project import ask_project
 from monitor.sources.mailgun_client import client_for, list_url, section
-from monitor.sources.sentry_parse import project_id_of, project_request
 
 
 @click.command("check-config")
@@ -104,14 +104,9 @@ def _sentry_project(sentry: SentrySettings | None, token: Secret | None) -> str:
     assert sentry is not None and token is not None
     client = sentry_client(sentry, token.reveal())
     try:
-        data = client.get_json(*project_request(sentry)).data
+        return ask_project(client, sentry).sentence(sentry)
     finally:
         client.close()
-    found = project_id_of(data)
-    name = data.get("name", "") if isinstance(data, dict) else ""
-    return f"organization '{sentry.organization}', project '{sentry.project}' found: ID {found}" + (
-        f" ({name})" if name else ""
-    )
 
 
 def _mailgun_domain(settings: Settings, secrets: Secrets) -> str:

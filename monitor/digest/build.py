@@ -133,7 +133,7 @@ def _customer(
     groups = _groups(rows, _customer_key)
     recent_first = sorted(rows, key=_recency_key, reverse=True)
     latest = recent_first[0]  # what max() would pick: the sort is stable
-    strongest = max(rows, key=lambda row: (row.confidence, row.match or ""))
+    strongest = _strongest(rows)
     email = latest.customer_email or next((r.email for r in recent_first if r.email), None)
     name = latest.customer_name or next((r.name for r in recent_first if r.name), None)
     exact = score(rows, inp.window)
@@ -229,8 +229,17 @@ def _customer_line(group: Sequence[SignalRow]) -> dict[str, Any]:
         "category": latest.category,
         **_span(group, latest),
         "email": latest.email or "",
-        "match": latest.match or "",
+        "match": _strongest(group).match or "",
     }
+
+
+def _strongest(rows: Iterable[SignalRow]) -> SignalRow:
+    """The row with the strongest link (customer_id, then email, then domain). The customer's
+    `match` and each of its lines' use this one rule, so the customer's match is always the
+    strongest of its lines', whichever signal came last."""
+    return max(
+        rows, key=lambda row: (MATCH_CONFIDENCE.get(row.match or "", 0.0), row.confidence, row.match or "")
+    )
 
 
 def _unlinked_line(group: Sequence[SignalRow]) -> dict[str, Any]:

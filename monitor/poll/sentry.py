@@ -114,7 +114,9 @@ def poll(
     stats = PollStats(window=poll_window(cursor, now, sentry))
     before = client.requests_made
     try:
-        stats.project_id = project_id(db, client, sentry, now)
+        found = project_id(db, client, sentry, now)
+        stats.project_id = found.id
+        stats.project_found = found.sentence(sentry) if found.asked else ""
         issues = _list_issues(client, sentry, stats)
         known = known_issues(db, [issue.id for issue in issues])
         todo = [issue for issue in issues if needs_events(issue, known.get(issue.id))]

@@ -24,6 +24,7 @@ class PollStats:
     linked: int = 0  # new purchase errors linked to a customer
     dated_by_issue: int = 0  # new events with no time of their own, dated by their issue
     project_id: str = ""  # the numeric ID the configured project resolved to
+    project_found: str = ""  # said once: the poll that asked Sentry for the project's ID
 
     @property
     def purchase_errors(self) -> int:
@@ -31,6 +32,7 @@ class PollStats:
 
     def counts(self) -> dict[str, object]:
         counts: dict[str, object] = {
+            **({"project": self.project_found} if self.project_found else {}),
             "pages": self.pages,
             "requests": self.requests,
             "issues": self.issues,
@@ -54,7 +56,8 @@ class PollStats:
     def summary(self) -> str:
         kinds = ", ".join(f"{self.categories[n]} {n}" for n in PURCHASE_CATEGORIES if self.categories[n])
         return (
-            f"Sentry: {self.pages} pages, {self.new_events} new events, {self.purchase_errors} purchase "
+            ("Sentry: " + self.project_found + "; " if self.project_found else "Sentry: ")
+            + f"{self.pages} pages, {self.new_events} new events, {self.purchase_errors} purchase "
             f"errors{f' ({kinds})' if kinds else ''}, {self.linked} linked, "
             f"{self.purchase_errors - self.linked} unlinked"
             + (

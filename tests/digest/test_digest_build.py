@@ -215,6 +215,28 @@ def test_the_match_of_a_customer_is_its_strongest_link() -> None:
     assert customer["confidence"] == MATCH_CONFIDENCE["email"]
 
 
+def test_each_signal_line_says_its_strongest_match_and_the_customers_match_is_the_strongest_line() -> None:
+    """Two events of one issue: the older names the customer by user.id, the newer only by
+    address. The line and the customer both say customer_id, whichever came last."""
+    rows = [
+        row("1", "address_or_card", NOON, match="customer_id", group="issue-7"),
+        row("1", "address_or_card", NOON + timedelta(hours=1), match="email", group="issue-7"),
+        row("1", "bounce", match="domain"),
+    ]
+    (customer,) = build(rows)["customers"]
+    lines = {line["category"]: line["match"] for line in customer["signals"]}
+    assert lines == {"address_or_card": "customer_id", "bounce": "domain"}
+    assert customer["match"] == "customer_id"
+
+
+def test_a_customer_found_only_by_domain_and_email_says_email() -> None:
+    (customer,) = build([row("1", "bounce", match="email"), row("1", "complaint", match="domain")])[
+        "customers"
+    ]
+    assert customer["match"] == "email"
+    assert {line["match"] for line in customer["signals"]} == {"email", "domain"}
+
+
 def test_actions_come_most_serious_first_and_end_with_the_sentry_and_mailgun_links() -> None:
     rows = [
         row("48213", "bounce", email="jane@acme.example"),

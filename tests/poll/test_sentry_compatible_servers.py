@@ -88,6 +88,8 @@ def test_a_project_slug_is_resolved_to_its_id_so_a_server_refusing_slugs_is_poll
     second = poll_cli(config)
 
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    said = rf"\n  project +organization '{ORG}', project '{PROJECT}' found: ID {PROJECT_ID}\b"
+    assert re.search(said, first.output) and "found: ID" not in second.output  # said at the first poll
     assert set(stored(config.parent / "monitor.db")) == EXPECTED_KEYS
     project_asks = [r for r in server.requests if r.path.startswith("/api/0/projects/")]
     assert len(project_asks) == 1  # remembered in the database
@@ -98,7 +100,15 @@ def test_a_project_slug_is_resolved_to_its_id_so_a_server_refusing_slugs_is_poll
 
 @pytest.mark.parametrize(
     "variant",
-    ["no-lifetime", "refuse-sort", "no-org-events", "html-org-events", "first-seen-window", "snake-case"],
+    [
+        "no-lifetime",
+        "refuse-sort",
+        "no-org-events",
+        "html-org-events",
+        "error-org-events",
+        "first-seen-window",
+        "snake-case",
+    ],
 )
 def test_every_event_is_stored_with_its_own_time_on_a_compatible_server(
     variant: str, server_for: Any, write_config: Any, monkeypatch: pytest.MonkeyPatch
@@ -154,3 +164,23 @@ def test_events_without_a_time_are_counted_and_shown_as_uncertain_never_as_anoth
     assert sentry_lines == [] and not [u for u in day["unlinked"] if u["source"] == "sentry"]
     late = [line for line in day["late"] if line["source"] == "sentry"]
     assert late and all(line["uncertain"] is True for line in late)
+
+
+def test_the_shipped_example_config_polls_a_server_that_refuses_slugs(
+    server_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """schedules.toml as shipped (project 'customersgitlabcom', a slug), only its base_url
+    pointed at a server that, like sentry.io, answers 400 to a slug in `project=`."""
+    shipped = (Path(__file__).parents[2] / "schedules.toml").read_text()
+    server = server_for()
+    assert f'organization = "{ORG}"' in shipped and f'project = "{PROJECT}"' in shipped
+    config = tmp_path / "schedules.toml"
+    config.write_text(shipped.replace('base_url = "https://sentry.io"', f'base_url = "{server.base_url}"', 1))
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", TOKEN)
+
+    result = poll_cli(config)
+
+    assert result.exit_code == 0, result.output
+    assert set(stored(tmp_path / "monitor.db")) == EXPECTED_KEYS
+    refused = [r for r in server.requests if f"project={PROJECT}" in r.raw_path]
+    assert refused == []  # the slug was never sent where only numbers are taken

@@ -8,7 +8,11 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
+from click.testing import CliRunner
+
+from monitor.cli import main
 from monitor.poll.sentry import poll_job
 from monitor.runner.jobs import run_job
 from monitor.simulators.base import Fault, SimulatorServer
@@ -267,3 +271,17 @@ def test_every_run_is_recorded_for_status(config: Path) -> None:
     db.close()
     assert [(run["job"], run["outcome"]) for run in runs] == [("poll-sentry", "ok")]
     assert json.loads(runs[0]["counts"])["new_events"] == len(EVENTS)
+
+
+def test_a_sentry_username_is_never_shown_as_the_persons_name(config: Path) -> None:
+    """Event 6 names its user only by the handle 'li' (and an address of customer 48215, who
+    has no name on file): the digest shows no name rather than the handle."""
+    assert poll_cli(config).exit_code == 0
+    assert stored(_db(config))[event_id(6)]["name"] is None
+    today = NOW.astimezone(ZoneInfo("Europe/Amsterdam")).date().isoformat()
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "digest", "--date", today, "--format", "json"]
+    )
+    customers = {c["customer_id"]: c for c in json.loads(result.output)["customers"]}
+    assert customers["48215"]["name"] == ""
+    assert "li" not in {line.get("name") for line in json.loads(result.output)["unlinked"]}

@@ -5,11 +5,13 @@ time of its own. The bodies and their provenance are in tests/fixtures/recorded/
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from monitor.config.settings import SentrySettings
+from monitor.core.timeutil import parse_iso
 from monitor.sources.sentry_parse import IssueRef, event_to_signal, issue_ref
 from tests.paths import TESTS
 
@@ -23,6 +25,19 @@ EVENT_LISTS = [
     "sentryio-issue-events-captured",
 ]
 SINGLE_EVENTS = ["glitchtip-event-no-entries", "sentrycli-latest-event"]
+# Sentry's names and the snake_case ones compatible servers send (GlitchTip's serializers).
+SNAKE = {
+    "eventID": "event_id",
+    "dateCreated": "date_created",
+    "dateReceived": "date_received",
+    "groupID": "group_id",
+    "projectID": "project_id",
+    "crashFile": "crash_file",
+    "lastSeen": "last_seen",
+    "firstSeen": "first_seen",
+    "shortId": "short_id",
+    "userCount": "user_count",
+}
 
 
 def body(name: str) -> Any:
@@ -62,9 +77,49 @@ def test_every_recorded_event_becomes_a_signal_dated_by_itself(name: str) -> Non
         signal = event_to_signal(event, IssueRef(id=str(event.get("groupID") or "1")), SETTINGS)
         assert signal.key == event["eventID"]
         assert signal.detail.get("dated_by") is None  # each carries its own time
-        assert signal.occurred_at.isoformat()[:19] == event["dateCreated"][:19]
-        user_id = (event.get("user") or {}).get("id")
-        assert signal.customer_ref == (str(user_id) if user_id not in (None, "") else None)
+        assert signal.occurred_at == parse_iso(event["dateCreated"])  # to the microsecond
+        user = event.get("user") or {}
+        assert signal.customer_ref == (str(user["id"]) if user.get("id") not in (None, "") else None)
+        assert signal.email == (user.get("email") or None)
+        assert signal.name == (user.get("name") or None)  # never the username
+
+
+@pytest.mark.parametrize("name", EVENT_LISTS)
+def test_a_recorded_event_list_in_snake_case_gives_the_same_signals(name: str) -> None:
+    """Compatible servers send `event_id`, `date_created`, `group_id`...: the same events."""
+    for event in body(name):
+        issue = IssueRef(id=str(event.get("groupID") or "1"))
+        snake = {SNAKE.get(key, key): value for key, value in event.items()}
+        assert event_to_signal(snake, issue, SETTINGS) == event_to_signal(event, issue, SETTINGS)
+
+
+@pytest.mark.parametrize("name", ISSUE_LISTS)
+def test_a_recorded_issue_list_in_snake_case_gives_the_same_issues(name: str) -> None:
+    for item in body(name):
+        snake = {SNAKE.get(key, key): value for key, value in item.items()}
+        assert issue_ref(snake) == issue_ref(item)
+
+
+def test_a_username_is_never_taken_for_the_name_in_recorded_events() -> None:
+    """Sentry's docs generator: one user has only `username: "user"`, one has a name too."""
+    events = {
+        e["eventID"]: event_to_signal(e, IssueRef(id="1"), SETTINGS)
+        for e in body("sentry-docs-project-events")
+    }
+    assert events["05def49953dc42c18ac1e93e5bf6b9f0"].name is None  # username 'user', name null
+    assert events["8e8379fcff434080b488b56cc4832ced"].name == "Sentry"  # username 'sentry'
+
+
+def test_recorded_timestamps_with_and_without_fractions_keep_their_exact_instant() -> None:
+    with_fraction = issue_ref(body("sentryio-issues-captured")[0])
+    without = issue_ref(body("sentry-docs-issues-index")[0])
+    assert with_fraction.last_seen == datetime(2019, 12, 31, 19, 34, 22, 397462, tzinfo=UTC)
+    assert without.last_seen == datetime(2018, 11, 6, 21, 19, 56, tzinfo=UTC)
+
+
+def test_recorded_numeric_issue_ids_become_the_same_strings_sentry_io_sends() -> None:
+    ids = [issue_ref(item).id for item in body("sentryio-issues-captured")]
+    assert ids == ["1412895512", "1412895399", "1412894944", "1412894240"]
 
 
 @pytest.mark.parametrize("name", SINGLE_EVENTS)

@@ -6,6 +6,7 @@ endpoints a little differently. Each difference seen in the field is a switch of
 - `refuse-sort`: `sort=` is refused with 400;
 - `no-org-events`: `/organizations/{org}/issues/{id}/events/` answers 404;
 - `html-org-events`: the same path answers 200 with an HTML page;
+- `error-org-events`: the same path answers 500 (a server that routes it but cannot serve it);
 - `first-seen-window`: `start`/`end` on the issue list filter by first-seen, not by events;
 - `snake-case`: event lists use snake_case names (`event_id`, `date_created`, ...);
 - `undated-events`: events come without `dateCreated` or `dateReceived`.
@@ -26,6 +27,7 @@ VARIANTS = frozenset(
         "refuse-sort",
         "no-org-events",
         "html-org-events",
+        "error-org-events",
         "first-seen-window",
         "snake-case",
         "undated-events",
@@ -63,6 +65,8 @@ def org_events_reply(compat: frozenset[str]) -> Reply | None:
         return Reply(404, json.dumps({"detail": "The requested resource does not exist"}).encode())
     if "html-org-events" in compat:
         return Reply(200, HTML_PAGE, content_type="text/html; charset=utf-8")
+    if "error-org-events" in compat:
+        return Reply(500, json.dumps({"detail": "Internal Error"}).encode())
     return None
 
 
