@@ -190,8 +190,11 @@ def _late_key(zone: ZoneInfo) -> GroupKey:
     return key
 
 
-def _recency_key(row: SignalRow) -> tuple[datetime, datetime, str, str]:
-    return (row.occurred_at, row.stored_at, row.title, row.url)
+def _recency_key(row: SignalRow) -> tuple[datetime, str, str]:
+    """The latest signal is the one that happened last; a tie (two events in the same second)
+    goes to the greater title, then link. Never the time it was stored: that depends on which
+    poll came first, and a regenerated day must show the same evidence."""
+    return (row.occurred_at, row.title, row.url)
 
 
 def _groups(rows: Iterable[SignalRow], key: GroupKey) -> list[list[SignalRow]]:

@@ -34,8 +34,10 @@ FROM signals s
 LEFT JOIN links l ON l.signal_id = s.id
 LEFT JOIN customers c ON c.id = l.customer_id
 WHERE s.category IN ({_CATEGORIES}) AND {{where}}
-ORDER BY s.occurred_at, s.id
+ORDER BY s.occurred_at, s.source, s.key
 """
+# Rows come in an order of the facts (time, then the source's own key), not of the row ids:
+# where the build keeps the first of equals, a day regenerates the same after any poll order.
 
 # Signals per category in one window; a permanent failure of an address that bounced in the
 # same window is counted as that bounce only, as the digest's lines show it.
