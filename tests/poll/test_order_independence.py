@@ -1,12 +1,14 @@
 """Same facts, same digest: the day's digest is a function of what is stored, not of the order
 the polls came in. Events before lists, lists before events, a failing list in the middle and
-a list snapshot cut off half-way all end in byte-identical JSON."""
+a list snapshot cut off half-way, and a poll that dies part-way and is run again all end in
+byte-identical JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -19,6 +21,7 @@ from monitor.poll.mailgun_events import poll_events
 from monitor.runner.jobs import run_job
 from monitor.simulators.base import Fault
 from monitor.simulators.mailgun import MailgunScenario, MailgunServer, start_mailgun
+from monitor.sources.http import HttpClient, Page
 from tests.poll.mailgun_helpers import (
     DOMAIN,
     KEY,
@@ -102,11 +105,48 @@ def a_list_answer_cut_short(app: AppContext, server: MailgunServer) -> None:
     poll(app)
 
 
+class Crash(BaseException):
+    """The process dying: no `except Exception` of the product catches it, so nothing after the
+    last committed page is written, as after a kill (SQLite rolls the open page back)."""
+
+
+def dying_client(app: AppContext, after: int) -> HttpClient:
+    """A client whose process dies as it sends its `after`+1st request."""
+    client = fast_client(app)
+    real = client.request
+    sent = [0]
+
+    def request(method: str, url: str, **kwargs: Any) -> Page:
+        sent[0] += 1
+        if sent[0] > after:
+            raise Crash
+        return real(method, url, **kwargs)
+
+    setattr(client, "request", request)  # noqa: B010 - an instance's method, replaced
+    return client
+
+
+def a_crash_and_a_resume(after: int, *, events_first: bool = False) -> Order:
+    def order(app: AppContext, _server: MailgunServer) -> None:
+        if events_first:
+            events_only(app)
+        client = dying_client(app, after)
+        with pytest.raises(Crash):
+            run_job(app, "poll-mailgun", NOW, lambda a, n: poll_job(a, n, client=client))
+        client.close()
+        poll(app)  # the restarted monitor's next poll
+
+    return order
+
+
 ORDERS: dict[str, Order] = {
     "lists, then events": lists_then_events,
     "events, then lists": events_then_lists,
     "a failing list in the middle": a_failing_list_in_the_middle,
     "a list answer cut short": a_list_answer_cut_short,
+    "a crash after the first bounce-list page": a_crash_and_a_resume(after=1),
+    "events, then a crash in the bounce list": a_crash_and_a_resume(after=1, events_first=True),
+    "a crash as the events are read": a_crash_and_a_resume(after=4),  # the lists took 4 requests
 }
 
 
