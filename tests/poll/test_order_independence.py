@@ -21,7 +21,8 @@ from monitor.poll.mailgun_events import poll_events
 from monitor.runner.jobs import run_job
 from monitor.simulators.base import Fault
 from monitor.simulators.mailgun import MailgunScenario, MailgunServer, start_mailgun
-from monitor.sources.http import HttpClient, Page
+from monitor.sources.http import HttpClient
+from monitor.sources.http_parts import Page
 from tests.poll.mailgun_helpers import (
     DOMAIN,
     KEY,
