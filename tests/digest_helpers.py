@@ -31,10 +31,14 @@ NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the morning after DAY, when th
 DAY = date(2026, 11, 23)
 NOON = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # 12:00 in Amsterdam on DAY
 
+# DAY is fixed, and several tests send it with `monitor digest --date` in a subprocess that
+# reads the real clock: retention reaches back past it, or from 90 days after DAY (February
+# 2027) the command would rightly refuse DAY as purged and those tests would fail by date.
 CONFIG = """
 [monitor]
 timezone = "Europe/Amsterdam"
 database = "monitor.db"
+retention_days = 36500
 
 [sentry]
 organization = "gitlab"
