@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from monitor.core.timeutil import today
 from monitor.digest.job import build_day
 from monitor.digest.render import render
 from monitor.runner.jobs import run_job
@@ -60,7 +61,9 @@ def poll_with(
             result = run_job(app, "poll-sentry", NOW)
             assert result.ok, result.summary
             later = NOW + timedelta(days=1)
-            digest = render(build_day(app, NOW.date(), later), app.settings(), "json", later)
+            digest = render(
+                build_day(app, today(NOW, app.settings().zone), later), app.settings(), "json", later
+            )
         statuses = [request.status for request in sentry.requests]
         digest = digest.replace(sentry.base_url.encode(), b"https://sentry.example")  # each run's own port
     (config.parent / "monitor.db").rename(folder / f"monitor-{workers}.db")

@@ -10,9 +10,11 @@ import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.core.timeutil import today
 from monitor.simulators.sentry import start_sentry
 from tests.poll.sentry_helpers import ORG, PROJECT, TOKEN
 from tests.reliability.helpers import (
@@ -24,7 +26,9 @@ from tests.reliability.helpers import (
 )
 
 ENV = {"SENTRY_AUTH_TOKEN": TOKEN}
-TODAY = datetime.now(UTC).date().isoformat()
+# Today in the config's zone (BASE_CONFIG: Europe/Amsterdam), as `monitor digest` reckons it;
+# the subprocesses read the real clock, so this does too.
+TODAY = today(datetime.now(UTC), ZoneInfo("Europe/Amsterdam")).isoformat()
 
 
 def _mode(path: Path) -> int:
