@@ -111,14 +111,15 @@ FROM candidates WHERE customer_id IS NOT NULL
 """
 
 # Customers a page has just learned (a Sentry user.id with an address) may be the owners of
-# unlinked signals stored earlier with only that address: link those by email too.
+# unlinked signals stored earlier with only that address: link those by email too (a signal
+# with a customer ID is linked by it; `customer_ref IS NULL` also lets the partial index serve).
 # `:emails` is a JSON array of the learned addresses (normalized).
 LINK_LEARNED_BY_EMAIL = f"""
 INSERT INTO links (signal_id, customer_id, match, confidence)
 SELECT s.id, (SELECT MIN(c.id) FROM customers c WHERE c.email_norm = s.email_norm),
        'email', {MATCH_CONFIDENCE["email"]}
 FROM signals s
-WHERE s.email_norm IN (SELECT value FROM json_each(:emails))
+WHERE s.email_norm IN (SELECT value FROM json_each(:emails)) AND s.customer_ref IS NULL
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
   AND EXISTS (SELECT 1 FROM customers c WHERE c.email_norm = s.email_norm)
 """

@@ -40,12 +40,14 @@ ORDER BY s.occurred_at, s.source, s.key
 # where the build keeps the first of equals, a day regenerates the same after any poll order.
 
 # Signals per category in one window; a permanent failure of an address that bounced in the
-# same window is counted as that bounce only, as the digest's lines show it.
+# same window is counted as that bounce only, as the digest's lines show it. A bounce is
+# Mailgun's and carries no customer ID: saying so lets the partial address index serve.
 COUNT_CATEGORIES = f"""
 SELECT s.category, COUNT(*) FROM signals s
 WHERE s.occurred_at >= :start AND s.occurred_at < :end AND s.category IN ({_CATEGORIES})
   AND NOT (s.category = 'failed_delivery' AND EXISTS (
       SELECT 1 FROM signals b WHERE b.category = 'bounce' AND b.email_norm = s.email_norm
+        AND b.customer_ref IS NULL
         AND b.occurred_at >= :start AND b.occurred_at < :end))
 GROUP BY s.category
 """

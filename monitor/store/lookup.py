@@ -164,10 +164,12 @@ SELECT * FROM (
 ) WHERE n <= {MAX_SIGNALS} ORDER BY occurred_at DESC, id DESC
 """
 
+# A signal with a customer ID is linked by it: only those without one can be unlinked. Said
+# in each branch of the OR, so each can use its partial index.
 UNLINKED_SIGNALS = f"""
 SELECT s.* FROM signals s
 WHERE s.occurred_at >= ? AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
-  AND (s.email_norm = ? OR s.domain = ?)
+  AND ((s.email_norm = ? AND s.customer_ref IS NULL) OR (s.domain = ? AND s.customer_ref IS NULL))
 ORDER BY s.occurred_at DESC, s.id DESC LIMIT {MAX_SIGNALS}
 """
 
