@@ -15,6 +15,8 @@ from sqlite_utils import Database
 from monitor.store.schema import migrations
 
 BUSY_TIMEOUT_MS = 30_000
+WAL_CHECKPOINT_PAGES = 10_000
+WAL_SIZE_LIMIT = 64 << 20
 
 
 def open_db(path: Path | str, *, migrate: bool = True) -> Database:
@@ -44,6 +46,14 @@ def open_db(path: Path | str, *, migrate: bool = True) -> Database:
     if str(path) != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL keeps it consistent
+        # A checkpoint syncs the file twice. At SQLite's default (every 1,000 pages, 4 MB) a
+        # backfill, whose every batch writes more than that, checkpointed after each commit
+        # and waited on the disk for a third of its SQL time. Every 10,000 pages (40 MB) keeps
+        # the same consistency (a power cut loses at most commits since the last checkpoint,
+        # which the next poll reads again: the cursors move in the same transactions), and the
+        # WAL file is cut back to 64 MB once checkpointed rather than kept at its largest.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     if migrate:
         migrate_db(db)
     return db
