@@ -67,4 +67,5 @@ def run(
         f"{big['records']:,} records {big['peak_rss_kb']:,} KB"
     )
     details = {"small": small, "large": big}
-    return {"peak_rss_large_vs_small": figure(big["peak_rss_kb"] / small["peak_rss_kb"], TARGET)}, details
+    # The name: 100,000 Sentry events (with 100,000 Mailgun records) against 1,000 (and 1,000).
+    return {"rss_100k_vs_1k": figure(big["peak_rss_kb"] / small["peak_rss_kb"], TARGET)}, details
