@@ -82,11 +82,12 @@ WHERE s.customer_ref IS NOT NULL AND s.id > :after_id
 """
 
 # One probe of the address index per signal; MIN picks one when two customers share an address.
+# A signal with a customer ID was linked by the step before: skipped without probing `links`.
 LINK_BY_EMAIL = f"""
 INSERT INTO links (signal_id, customer_id, match, confidence)
 SELECT s.id, MIN(c.id), 'email', {MATCH_CONFIDENCE["email"]}
 FROM signals s JOIN customers c ON c.email_norm = s.email_norm
-WHERE s.email_norm IS NOT NULL AND s.id > :after_id
+WHERE s.email_norm IS NOT NULL AND s.customer_ref IS NULL AND s.id > :after_id
   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.signal_id = s.id)
 GROUP BY s.id
 """
