@@ -3,6 +3,7 @@ the monitor needs to poll them."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +73,11 @@ class Simulators:
         }
         progress(f"data: {size.events:,} records generated in {seconds + mail_seconds:.1f} s")
         self._warm_up()
+        # The servers' data (millions of objects) lives in this process, where no monitor's
+        # would: frozen out of the garbage collector's reach, it is not scanned again by every
+        # full collection, which charged each side for its own allocations about 10 % more.
+        gc.collect()
+        gc.freeze()
 
     def __enter__(self) -> Simulators:
         return self
@@ -81,6 +87,7 @@ class Simulators:
     ) -> None:
         self.sentry.stop()
         self.mailgun.stop()
+        gc.unfreeze()
 
     def _warm_up(self) -> None:
         """Let each simulator build its caches (orderings, sorted events) before anything is timed."""
