@@ -134,6 +134,8 @@ def builtin(text: ErrorText) -> tuple[str, str]:
                 "other_purchase_error",
                 "where: purchase flow (what: no card, address or expiry wording)",
             )
+        if vocab.PAGE.search(text.culprit or text.transaction) and not vocab.GENERIC_PAGE.search(where):
+            return NOT_PURCHASE, _disagree("where: a page outside the purchase flow", said)
     # No place, or one that says nothing: the error's own words decide.
     if vocab.JOB_IN_TEXT.search(said):
         return NOT_PURCHASE, "what: a job named in the message (no purchase place)"

@@ -31,21 +31,34 @@ BACKGROUND = _any(
     r"\bcron\b|cron::",
     r"\brake\b|\.rake\b",
     r"\bscheduler\b|\bscheduled task\b",
+    r"\bresque\b|\bmailers?\b|mailer#|\bdeliver_(?:now|later)\b",  # mail goes out from a job
+    r"\breconcil",  # reconciliation runs on a schedule, never in a customer's request
 )
 OTHER_PAGE = _any(
     r"\badmin\b|\badmin::|/admin/",
-    r"sessions?controller|sign_?in|sign_?up|sign_?out|registrations?controller|omniauth|/login\b",
-    r"passwords?controller|/password\b|confirmations?controller",
+    r"sessions?controller|sign_?in|sign_?up|sign_?out|omniauth|/login\b",
+    # Devise's pages, unless a purchase namespace owns the controller (Checkout::ConfirmationsController).
+    r"(?<!checkout::)(?<!purchases::)(?<!subscriptions::)(?<!orders::)"
+    r"(?:passwords?controller|confirmations?controller|registrations?controller)",
+    r"/password\b|/confirmation\b",
     r"trials?controller|/trials?\b",
     r"health|/-/(?:liveness|readiness|metrics)",
-    r"callbacks?controller|/callbacks?\b|webhooks?",
-    r"/api/v\d+/gitlab\b|seat_?usage",
+    # The vendor calling the portal (Zuora callouts, webhooks), never a customer buying.
+    r"callbacks?controller|/callbacks?\b|webhooks?|callouts?\b|callouts?::|/callouts?/",
+    r"/api/v\d+/gitlab\b|api::v\d+::gitlab\b|seat_?usage",
+    r"\bdevise\b|\bdoorkeeper\b|\boauth\b",
 )
 PURCHASE_PLACE = _any(
     r"checkout|subscriptions?|subscribe\b|purchas|add[-_ ]?ons?|addons|\bseats?\b|seats?controller|seats?#",
     r"renewals?|renew\b|upgrades?|payment[-_ ]?methods?|paymentmethods?|payments?",
     r"\borders?\b|orders?controller|orders?#|\bbilling|\bcart\b|carts?controller|invoices?",
 )
+
+# A page of the portal: a controller or a request path. One that is neither a purchase nor
+# one of the pages above is still not a purchase; a library frame or a service object says
+# nothing about where (`lib/zuora/client.rb`), and neither does a generic endpoint.
+PAGE = _any(r"controller\b|controller#", r"^(?:(?:get|post|put|patch|delete) )?/", r"^https?://")
+GENERIC_PAGE = _any(r"graphql|^(?:(?:get|post|put|patch|delete) )?/?$|^(?:(?:get|post) )?/api/?$")
 
 # --- what ---------------------------------------------------------------------------------
 
@@ -55,7 +68,11 @@ CARD = _any(
     rf"\b(?:declined|expired|invalid|incorrect|rejected|unsupported)\b[^.]{{0,20}}\b{_CARD}",
     r"card_?error|card_declined|\bdo not honou?r\b|insufficient[ _]funds|not enough balance",
     r"\b(?:transaction|payment|charge)s? (?:was |has been |is )?(?:declined|refused|rejected)",
-    r"\bprocessor declined\b|\brefused\b|\bdeclined\b",
+    # Infrastructure refuses connections and access; a gateway refuses payments.
+    r"\bprocessor declined\b|(?<!connection )(?<!access )(?<!permission )\brefused\b(?! (?:to )?connect)",
+    r"\bdeclined\b",
+    r"\bcardholder\b|\bcard ?holder\b|\bissu(?:er|ing bank)\b|\bfraud(?:ulent)?\b|\brestricted card\b",
+    rf"\b{_CARD}[^.]{{0,30}}\b(?:does not support|not accepted|is not allowed|not permitted)",
     r"\b(?:cvv2?|cvc2?|card verification|security code)\b",
     r"\b3-?d[ -]?secure\b|\b3ds2?\b|strong customer authentication|authentication_required",
     r"\bexpir(?:y|ation) (?:date|month|year)\b|\bexpired[_ ]card\b",
@@ -65,7 +82,7 @@ CARD = _any(
     r"\bpayment ?error\b|\bpayment (?:could not|couldn't|can ?not) be (?:processed|completed|authori[sz]ed)",
 )
 _PLACE = (
-    r"(?:city|state(?! (?:transition|machine|change))|province|postal[ _-]?code|post[ _-]?code"
+    r"(?:city|county|state(?! (?:transition|machine|change))|province|postal[ _-]?code|post[ _-]?code"
     r"|zip(?:[ _-]?code)?(?! ?(?:file|archive|entry))|country|address(?: ?line ?\d?)?)"
 )
 _ADDRESS = r"(?<!email )(?<!e-mail )(?<!ip )(?<!mac )\baddress(?:es)?\b"
@@ -80,6 +97,10 @@ ADDRESS = _any(
     rf"\b{_BAD} (?:billing |postal |street |mailing )?{_ADDRESS}",
     rf"\b{_PLACE}\s+(?:can'?t be blank|cannot be blank|is {_BAD}|is not (?:valid|supported)|{_BAD})",
     rf"\b{_BAD} (?:value )?(?:for |of )?(?:the )?(?:field |parameter )?{_PLACE}\b",
+    # A quoted value of a place that is refused: "State code 'XX' is not valid".
+    rf"\b{_PLACE}(?:[ _-]?(?:code|name))?:?\s*['\"][^'\"]{{0,40}}['\"]\s*(?:is |was )?(?:not )?{_BAD}",
+    # A state or province that does not belong to the country given.
+    r"\b(?:state|province|region)s?\b[^.]{0,40}\b(?:for|in|of|with) (?:the )?(?:selected |given )?country\b",
     r"\b(?:postal|post|zip)[ _-]?codes?\b|\bstate/province\b",
     r"\baddress verification\b|\bavs\b",
     r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
@@ -93,6 +114,14 @@ EXPIRED = _any(
     r"\bsubscription\b[^.]{0,60}\b(?:no longer active|not active|inactive|terminated|suspended|cancel+ed)\b",
     r"\b(?:in|is) cancel+ed status\b|\bhas lapsed\b|\brenew (?:it |your subscription )?first\b",
     r"\brenew(?:al)? (?:is )?required\b|\bterminated on\b",
+    r"\bsubscriptions?\b[^.]{0,40}\b(?:ended|lapsed|expires?d?|terminated|cancel+ed) (?:on|at)\b",
+    r"\b(?:cancel+ed|suspended|inactive|lapsed|terminated|ended) subscriptions?\b",
+    r"\bsubscriptions?\b[^.]{0,40}\b(?:must be|is not|isn't|to be) active\b",
+    r"\b(?:only|requires?|needs?|without|must have) (?:an? )?active subscriptions?\b",
+    r"\bsubscription\b[^.]{0,30}\bstatus\b[^.]{0,20}\b(?:expired|cancel+ed|suspended|lapsed)\b",
+    r"\bterm (?:has )?ended\b|\bterm end(?:ed)? (?:on|date)\b|\b(?:was|has) not (?:been )?renewed\b",
+    r"\bend date (?:has )?passed\b|\bpast (?:its|the) end date\b",
+    r"\brenew\b[^.]{0,40}\b(?:before|first)\b",
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
 JOB_IN_TEXT = _any(r"\bsidekiq\b", r"\bjob\b[^.]{0,40}\bfailed\b", r"\w+(?:worker|job)\b")
@@ -100,5 +129,8 @@ JOB_IN_TEXT = _any(r"\bsidekiq\b", r"\bjob\b[^.]{0,40}\bfailed\b", r"\w+(?:worke
 PURCHASE_WORDS = _any(
     r"subscription|purchas|checkout|payment|billing|invoice|renewal|\brenew|upgrade",
     r"\badd[-_ ]?ons?\b|\bseats?\b|\bquantity\b|\bplans?\b|\border\b|\bcart\b",
+    r"rate[ _]?plan|\bcharges?\b|\bcoupons?\b|\bpromo(?:tion)?[ _]?codes?\b",  # Zuora's order vocabulary
 )
-ROUTING_NOISE = _any(r"^ActionController::(?:RoutingError|UnknownFormat|UnknownHttpMethod|BadRequest)\b")
+# A request for a route or method the portal does not have: no page was ever reached. (A bad
+# format or parameters of a real purchase page is that page's error, not noise.)
+ROUTING_NOISE = _any(r"^ActionController::(?:RoutingError|UnknownHttpMethod)\b")
