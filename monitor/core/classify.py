@@ -127,13 +127,15 @@ def builtin(text: ErrorText) -> tuple[str, str]:
     if where:
         if vocab.BACKGROUND.search(where):
             return NOT_PURCHASE, _disagree("where: background job", said)
-        if vocab.OTHER_PAGE.search(where):
+        if vocab.NOT_A_CUSTOMER.search(where):
             return NOT_PURCHASE, _disagree("where: non-purchase page", said)
         if vocab.PURCHASE_PLACE.search(where):
             return _what(said) or (
                 "other_purchase_error",
                 "where: purchase flow (what: no card, address or expiry wording)",
             )
+        if vocab.ACCOUNT_PAGE.search(where):
+            return NOT_PURCHASE, _disagree("where: non-purchase page", said)
         if vocab.PAGE.search(text.culprit or text.transaction) and not vocab.GENERIC_PAGE.search(where):
             return NOT_PURCHASE, _disagree("where: a page outside the purchase flow", said)
     # No place, or one that says nothing: the error's own words decide.

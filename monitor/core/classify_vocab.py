@@ -34,24 +34,34 @@ BACKGROUND = _any(
     r"\bresque\b|\bmailers?\b|mailer#|\bdeliver_(?:now|later)\b",  # mail goes out from a job
     r"\breconcil",  # reconciliation runs on a schedule, never in a customer's request
 )
-OTHER_PAGE = _any(
+# Places that are never a customer buying, even inside a purchase area: staff pages, the
+# vendors calling the portal (Zuora callouts and notifications, webhooks, a vendor's
+# callback), health checks, trials, sign-in, and the API that GitLab.com calls.
+NOT_A_CUSTOMER = _any(
     r"\badmin\b|\badmin::|/admin/",
-    r"sessions?controller|sign_?in|sign_?up|sign_?out|omniauth|/login\b",
-    # Devise's pages, unless a purchase namespace owns the controller (Checkout::ConfirmationsController).
-    r"(?<!checkout::)(?<!purchases::)(?<!subscriptions::)(?<!orders::)"
-    r"(?:passwords?controller|confirmations?controller|registrations?controller)",
-    r"/password\b|/confirmation\b",
+    r"webhooks?|callouts?\b|callouts?::|/callouts?/|notifications?controller|/notifications?/",
+    r"(?:zuora|stripe|adyen|braintree|paypal|cybersource)\w*(?:::|/)?callbacks?",
     r"trials?controller|/trials?\b",
     r"health|/-/(?:liveness|readiness|metrics)",
-    # The vendor calling the portal (Zuora callouts, webhooks), never a customer buying.
-    r"callbacks?controller|/callbacks?\b|webhooks?|callouts?\b|callouts?::|/callouts?/",
-    r"/api/v\d+/gitlab\b|api::v\d+::gitlab\b|seat_?usage",
-    r"\bdevise\b|\bdoorkeeper\b|\boauth\b",
+    r"/api/v\d+/gitlab\b|api::v\d+::gitlab\b|seat_?usage|seat_?links?",  # instances reporting seats
+    r"\bdevise\b|\bdoorkeeper\b|\boauth\b|omniauth",
 )
+# The areas of a purchase, from the portal's routes and controllers.
 PURCHASE_PLACE = _any(
-    r"checkout|subscriptions?|subscribe\b|purchas|add[-_ ]?ons?|addons|\bseats?\b|seats?controller|seats?#",
+    r"checkout|subscriptions?|subscribe\b|purchas|add[-_ ]?ons?|addons",
+    r"(?:\b|_)seats?(?:\b|_)|seats?controller|seats?#",
+    # What the portal sells besides plans and seats, and the steps of buying it.
+    r"compute[-_ ]?minutes|ci[-_ ]?minutes|(?:\b|_)storage(?:\b|_)|plan[-_ ]?changes?|change[-_ ]?plan",
+    r"promo(?:tion)?[-_ ]?codes?|coupons?|\bquotes?\b|quotes?controller",
     r"renewals?|renew\b|upgrades?|payment[-_ ]?methods?|paymentmethods?|payments?",
-    r"\borders?\b|orders?controller|orders?#|\bbilling|\bcart\b|carts?controller|invoices?",
+    r"\borders?\b|orders?controller|orders?#|\bcart\b|carts?controller",
+)
+# The account's own pages (Devise): not a purchase, unless a purchase area owns them
+# (`Checkout::ConfirmationsController` is checked as a purchase place first).
+ACCOUNT_PAGE = _any(
+    r"sessions?controller|sign_?in|sign_?up|sign_?out|/login\b|/users/",
+    r"passwords?controller|confirmations?controller|registrations?controller",
+    r"/password\b|/confirmation\b",
 )
 
 # A page of the portal: a controller or a request path. One that is neither a purchase nor
@@ -71,10 +81,15 @@ CARD = _any(
     # Infrastructure refuses connections and access; a gateway refuses payments.
     r"\bprocessor declined\b|(?<!connection )(?<!access )(?<!permission )\brefused\b(?! (?:to )?connect)",
     r"\bdeclined\b",
-    r"\bcardholder\b|\bcard ?holder\b|\bissu(?:er|ing bank)\b|\bfraud(?:ulent)?\b|\brestricted card\b",
+    # The issuer of a card, not of a TLS certificate ("unable to get local issuer certificate").
+    r"\bcardholder\b|\bcard ?holder\b|(?<!local )\bissu(?:er|ing bank)\b(?! cert)|\bfraud(?:ulent)?\b",
+    r"\b(?:blocked|restricted|lost|stolen|invalid|unsupported) (?:credit |debit )?card\b",
+    r"\bgateway rejected\b|\bpayer (?:could not be )?authenticat",
+    r"\breported (?:lost|stolen)\b|\b(?:withdrawal|approval amount|activity) limit\b",
+    r"\bvoice authori[sz]ation\b",
     rf"\b{_CARD}[^.]{{0,30}}\b(?:does not support|not accepted|is not allowed|not permitted)",
-    r"\b(?:cvv2?|cvc2?|card verification|security code)\b",
-    r"\b3-?d[ -]?secure\b|\b3ds2?\b|strong customer authentication|authentication_required",
+    r"(?:\b|_)(?:cvv2?|cvc2?)(?:\b|_)|\bcard verification\b|\bsecurity code\b",
+    r"\b3-?d[ -]?secure\b|\b3ds2?\b|three ?d ?secure|strong customer authentication|authentication_required",
     r"\bexpir(?:y|ation) (?:date|month|year)\b|\bexpired[_ ]card\b",
     r"\bcard (?:number|account)\b|\bincorrect_number\b|\b(?:lost|stolen)[_ ]card\b|\bpick ?up\b",
     r"payment[ _]method[^.]{0,40}\b(?:rejected|declined|failed|invalid|not valid|expired|missing)",
@@ -102,7 +117,7 @@ ADDRESS = _any(
     # A state or province that does not belong to the country given.
     r"\b(?:state|province|region)s?\b[^.]{0,40}\b(?:for|in|of|with) (?:the )?(?:selected |given )?country\b",
     r"\b(?:postal|post|zip)[ _-]?codes?\b|\bstate/province\b",
-    r"\baddress verification\b|\bavs\b",
+    r"\baddress verification\b|(?:\b|_)avs(?:\b|_)",
     r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
 )
 EXPIRED = _any(
@@ -116,7 +131,8 @@ EXPIRED = _any(
     r"\brenew(?:al)? (?:is )?required\b|\bterminated on\b",
     r"\bsubscriptions?\b[^.]{0,40}\b(?:ended|lapsed|expires?d?|terminated|cancel+ed) (?:on|at)\b",
     r"\b(?:cancel+ed|suspended|inactive|lapsed|terminated|ended) subscriptions?\b",
-    r"\bsubscriptions?\b[^.]{0,40}\b(?:must be|is not|isn't|to be) active\b",
+    r"\bsubscriptions?\b[^.]{0,40}\b(?:must be|is not|isn't|not|to be) (?:in )?(?:an? )?active\b",
+    r"\bsubscriptions?\b[^.]{0,40}\breached (?:its|the) end(?: date)?\b",
     r"\b(?:only|requires?|needs?|without|must have) (?:an? )?active subscriptions?\b",
     r"\bsubscription\b[^.]{0,30}\bstatus\b[^.]{0,20}\b(?:expired|cancel+ed|suspended|lapsed)\b",
     r"\bterm (?:has )?ended\b|\bterm end(?:ed)? (?:on|date)\b|\b(?:was|has) not (?:been )?renewed\b",
@@ -124,7 +140,9 @@ EXPIRED = _any(
     r"\brenew\b[^.]{0,40}\b(?:before|first)\b",
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
-JOB_IN_TEXT = _any(r"\bsidekiq\b", r"\bjob\b[^.]{0,40}\bfailed\b", r"\w+(?:worker|job)\b")
+JOB_IN_TEXT = _any(
+    r"\bsidekiq\b", r"\bjob\b[^.]{0,40}\bfailed\b", r"\w+(?:worker|job)\b", r"\breconcil", r"\bbatch\b"
+)
 # Wording of the purchase flow, for errors that carry no place at all.
 PURCHASE_WORDS = _any(
     r"subscription|purchas|checkout|payment|billing|invoice|renewal|\brenew|upgrade",
