@@ -158,7 +158,8 @@ WHAT = (
 
 def _what(said: str) -> tuple[str, str] | None:
     for category, name, pattern in WHAT:
-        if pattern.search(said):
+        text = vocab.OTHER_EXPIRY.sub(" ", said) if category == "expired_subscription" else said
+        if pattern.search(text):
             return category, name
     return None
 

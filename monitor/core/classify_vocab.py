@@ -103,14 +103,16 @@ _PLACE = (
 _ADDRESS = r"(?<!email )(?<!e-mail )(?<!ip )(?<!mac )\baddress(?:es)?\b"
 _BAD = (
     r"(?:invalid|missing|blank|required|not valid|incomplete|unsupported|unknown|not supported|mismatch"
-    r"|does not match|do not match|too long|too short|exceeds|not included|could not be found|must be)"
+    r"|does not match|do not match|too long|too short|exceeds|not included|could not be found|must be"
+    r"|(?:validation|verification|check) failed|failed (?:validation|verification))"
 )
 ADDRESS = _any(
     r"\b(?:billing|shipping|sold[ _-]?to|bill[ _-]?to) (?:address|contact)\b",
     r"\b(?:bill|sold|ship)tocontact\.\w+",
     rf"{_ADDRESS}[^.]{{0,60}}\b{_BAD}",
     rf"\b{_BAD} (?:billing |postal |street |mailing )?{_ADDRESS}",
-    rf"\b{_PLACE}\s+(?:can'?t be blank|cannot be blank|is {_BAD}|is not (?:valid|supported)|{_BAD})",
+    rf"\b{_PLACE}(?:[ _-]?(?:field|value|name|code))?\s+(?:can'?t be blank|cannot be blank|is {_BAD}"
+    rf"|is not (?:valid|supported)|{_BAD})",
     rf"\b{_BAD} (?:value )?(?:for |of )?(?:the )?(?:field |parameter )?{_PLACE}\b",
     # A quoted value of a place that is refused: "State code 'XX' is not valid".
     rf"\b{_PLACE}(?:[ _-]?(?:code|name))?:?\s*['\"][^'\"]{{0,40}}['\"]\s*(?:is |was )?(?:not )?{_BAD}",
@@ -120,10 +122,21 @@ ADDRESS = _any(
     r"\baddress verification\b|(?:\b|_)avs(?:\b|_)",
     r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
 )
+# Things other than a subscription that expire: taken out of the text before EXPIRED is read,
+# so "Zuora session expired while creating the subscription" is not an expired subscription.
+OTHER_EXPIRY = _any(
+    r"\b(?:session|token|signature|link|password|jwt|certificate|cookie|otp|code|key|url|nonce|lock|cache)s?\b"
+    r"[^.]{0,20}?\b(?:has |is |was |had )?(?:already )?expired\b",
+    r"\bexecution expired\b",  # Ruby's Timeout message
+)
 EXPIRED = _any(
+    r"\bsubscriptions?\b[^.]{0,40}\b(?:has |had )?ended\b",
     r"\bsubscriptions?\b[^.]{0,60}\b(?:has|is|was|had) (?:already )?(?:expired|lapsed)\b",
     r"\bexpired[ _]subscriptions?\b|\bexpired\b[^.]{0,40}\bsubscriptions?\b",
     r"\bsubscriptions?\b[^.]{0,40}\bexpired on\b",
+    # "Subscription expired", but not a session, token or link that expired during one.
+    r"\bsubscriptions?\b(?:(?!session|token|signature|link|password|jwt|certificate|card|cookie)[^.]){0,60}"
+    r"\b(?:expired|lapsed)\b",
     r"subscriptions?::(?:expired|inactive)\w*|expiredsubscription\w*|subscription_?expired",
     r"\bcan ?not (?:purchase|buy|renew|upgrade|add|create|change)\b[^.]{0,80}\b(?:expired|lapsed)\b",
     r"\bsubscription\b[^.]{0,60}\b(?:no longer active|not active|inactive|terminated|suspended|cancel+ed)\b",
@@ -133,7 +146,7 @@ EXPIRED = _any(
     r"\b(?:cancel+ed|suspended|inactive|lapsed|terminated|ended) subscriptions?\b",
     r"\bsubscriptions?\b[^.]{0,40}\b(?:must be|is not|isn't|not|to be) (?:in )?(?:an? )?active\b",
     r"\bsubscriptions?\b[^.]{0,40}\breached (?:its|the) end(?: date)?\b",
-    r"\b(?:only|requires?|needs?|without|must have) (?:an? )?active subscriptions?\b",
+    r"\b(?:only|requires?|needs?|without|must have|no|has no) (?:an? )?active subscriptions?\b",
     r"\bsubscription\b[^.]{0,30}\bstatus\b[^.]{0,20}\b(?:expired|cancel+ed|suspended|lapsed)\b",
     r"\bterm (?:has )?ended\b|\bterm end(?:ed)? (?:on|date)\b|\b(?:was|has) not (?:been )?renewed\b",
     r"\bend date (?:has )?passed\b|\bpast (?:its|the) end date\b",
