@@ -67,7 +67,12 @@ ACCOUNT_PAGE = _any(
 # A page of the portal: a controller or a request path. One that is neither a purchase nor
 # one of the pages above is still not a purchase; a library frame or a service object says
 # nothing about where (`lib/zuora/client.rb`), and neither does a generic endpoint.
-PAGE = _any(r"controller\b|controller#", r"^(?:(?:get|post|put|patch|delete) )?/", r"^https?://")
+PAGE = _any(
+    r"controller\b|controller#",
+    r"^(?:(?:get|post|put|patch|delete) )?/",
+    r"^https?://",
+    r"resolver\b|resolver#|mutations?::",  # a GraphQL request's place is its resolver or mutation
+)
 GENERIC_PAGE = _any(r"graphql|^(?:(?:get|post|put|patch|delete) )?/?$|^(?:(?:get|post) )?/api/?$")
 
 # --- what ---------------------------------------------------------------------------------
@@ -85,6 +90,8 @@ CARD = _any(
     r"\bcardholder\b|\bcard ?holder\b|(?<!local )\bissu(?:er|ing bank)\b(?! cert)|\bfraud(?:ulent)?\b",
     r"\b(?:blocked|restricted|lost|stolen|invalid|unsupported) (?:credit |debit )?card\b",
     r"\bgateway rejected\b|\bpayer (?:could not be )?authenticat",
+    # A card field named in an identifier, refused: "errorField_creditCardNumber=InvalidCardNumber".
+    r"card_?(?:number|holder_?name|security_?code|expir\w*)\w*[^.]{0,20}(?:invalid|missing|required|blank|incorrect)",
     r"\breported (?:lost|stolen)\b|\b(?:withdrawal|approval amount|activity) limit\b",
     r"\bvoice authori[sz]ation\b",
     rf"\b{_CARD}[^.]{{0,30}}\b(?:does not support|not accepted|is not allowed|not permitted)",
@@ -154,11 +161,16 @@ EXPIRED = _any(
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
 JOB_IN_TEXT = _any(
-    r"\bsidekiq\b", r"\bjob\b[^.]{0,40}\bfailed\b", r"\w+(?:worker|job)\b", r"\breconcil", r"\bbatch\b"
+    r"\bsidekiq\b",
+    r"\bjob\b[^.]{0,40}\bfailed\b",
+    r"\w+(?:worker|job)\b",
+    r"\breconcil",
+    r"\bbatch\b",
+    r"\bsync(?:ing|ed|s)?\b",  # catalog, plan and account syncs run in the background
 )
 # Wording of the purchase flow, for errors that carry no place at all.
 PURCHASE_WORDS = _any(
-    r"subscription|purchas|checkout|payment|billing|invoice|renewal|\brenew|upgrade",
+    r"subscription|purchas|checkout|payment|billing|renewal|\brenew|upgrade",
     r"\badd[-_ ]?ons?\b|\bseats?\b|\bquantity\b|\bplans?\b|\border\b|\bcart\b",
     r"rate[ _]?plan|\bcharges?\b|\bcoupons?\b|\bpromo(?:tion)?[ _]?codes?\b",  # Zuora's order vocabulary
 )
