@@ -146,7 +146,8 @@ EXPIRED = _any(
     r"\b(?:expired|lapsed)\b",
     r"subscriptions?::(?:expired|inactive)\w*|expiredsubscription\w*|subscription_?expired",
     r"\bcan ?not (?:purchase|buy|renew|upgrade|add|create|change)\b[^.]{0,80}\b(?:expired|lapsed)\b",
-    r"\bsubscription\b[^.]{0,60}\b(?:no longer active|not active|inactive|terminated|suspended|cancel+ed)\b",
+    r"\bsubscription\b[^.]{0,60}\b(?:no longer active|not active|inactive|deactivated|disabled|terminated"
+    r"|suspended|cancel+ed)\b",
     r"\b(?:in|is) cancel+ed status\b|\bhas lapsed\b|\brenew (?:it |your subscription )?first\b",
     r"\brenew(?:al)? (?:is )?required\b|\bterminated on\b",
     r"\bsubscriptions?\b[^.]{0,40}\b(?:ended|lapsed|expires?d?|terminated|cancel+ed) (?:on|at)\b",
@@ -166,7 +167,8 @@ JOB_IN_TEXT = _any(
     r"\w+(?:worker|job)\b",
     r"\breconcil",
     r"\bbatch\b",
-    r"\bsync(?:ing|ed|s)?\b",  # catalog, plan and account syncs run in the background
+    # Catalog, plan and account syncs run in the background ("syncing plans", "ZuoraCatalogSync").
+    r"\bsync(?:ing|ed|s)?\b|(?-i:[a-z]Sync(?:er)?\b)",
 )
 # Wording of the purchase flow, for errors that carry no place at all.
 PURCHASE_WORDS = _any(
