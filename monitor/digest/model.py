@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 
-@dataclass(frozen=True)
-class SignalRow:
-    """One stored signal of the day, with its link and customer when it has one."""
+class SignalRow(NamedTuple):
+    """One stored signal of the day, with its link and customer when it has one. A NamedTuple,
+    not a dataclass: a busy day builds tens of thousands, at a third of the cost."""
 
     source: str
     category: str

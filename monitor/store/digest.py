@@ -62,26 +62,27 @@ SOURCE_JOBS = {"sentry": "poll-sentry", "mailgun": "poll-mailgun"}
 def _row(record: sqlite3.Row | tuple[Any, ...]) -> SignalRow:
     (source, category, occurred, stored, title, grp, url, email, email_norm, name, action) = record[:11]
     (customer_id, match, confidence, customer_email, customer_name, company, uncertain, rule) = record[11:]
+    # Positional, in SignalRow's field order: this runs once per row of the day.
     return SignalRow(
-        source=source,
-        category=category,
-        occurred_at=from_db(occurred),
-        stored_at=from_db(stored),
-        title=title,
-        group=grp,
-        url=url or "",
-        email=email,
-        email_norm=email_norm,
-        name=name,
-        action=action or "",
-        customer_id=customer_id,
-        match=match,
-        confidence=float(confidence or 0.0),
-        customer_email=customer_email,
-        customer_name=customer_name or "",
-        company=company or "",
-        uncertain=bool(uncertain),
-        rule=rule or "",
+        source,
+        category,
+        from_db(occurred),
+        from_db(stored),
+        title,
+        grp,
+        url or "",
+        email,
+        email_norm,
+        name,
+        action or "",
+        customer_id,
+        match,
+        float(confidence or 0.0),
+        customer_email,
+        customer_name or "",
+        company or "",
+        rule or "",
+        bool(uncertain),
     )
 
 
