@@ -43,7 +43,9 @@ NOT_A_CUSTOMER = _any(
     r"(?:zuora|stripe|adyen|braintree|paypal|cybersource)\w*(?:::|/)?callbacks?",
     r"trials?controller|/trials?\b",
     r"health|/-/(?:liveness|readiness|metrics)",
-    r"/api/v\d+/gitlab\b|api::v\d+::gitlab\b|seat_?usage|seat_?links?",  # instances reporting seats
+    # The API GitLab.com and instances call: namespaces, licenses, seat usage and seat links.
+    r"/api/v\d+/(?:gitlab|namespaces|licenses)\b|api::v\d+::(?:gitlab|namespaces|licenses)\b",
+    r"seat_?usage|seat_?links?",
     r"\bdevise\b|\bdoorkeeper\b|\boauth\b|omniauth",
 )
 # The areas of a purchase, from the portal's routes and controllers.
@@ -54,7 +56,8 @@ PURCHASE_PLACE = _any(
     r"compute[-_ ]?minutes|ci[-_ ]?minutes|(?:\b|_)storage(?:\b|_)|plan[-_ ]?changes?|change[-_ ]?plan",
     r"promo(?:tion)?[-_ ]?codes?|coupons?|\bquotes?\b|quotes?controller",
     r"renewals?|renew\b|upgrades?|payment[-_ ]?methods?|paymentmethods?|payments?",
-    r"\borders?\b|orders?controller|orders?#|\bcart\b|carts?controller",
+    r"cards?controller|/cards?\b|credit[-_ ]?cards?",  # a card is a payment method
+    r"\borders?\b|orders?controller|orders?#|\bcarts?\b|carts?controller|\bstore\b|store::|/store/|\bshop\b",
 )
 # The account's own pages (Devise): not a purchase, unless a purchase area owns them
 # (`Checkout::ConfirmationsController` is checked as a purchase place first).
@@ -124,7 +127,7 @@ ADDRESS = _any(
     # A quoted value of a place that is refused: "State code 'XX' is not valid".
     rf"\b{_PLACE}(?:[ _-]?(?:code|name))?:?\s*['\"][^'\"]{{0,40}}['\"]\s*(?:is |was )?(?:not )?{_BAD}",
     # A state or province that does not belong to the country given.
-    r"\b(?:state|province|region)s?\b[^.]{0,40}\b(?:for|in|of|with) (?:the )?(?:selected |given )?country\b",
+    r"\b(?:state|province|region|county)s?\b[^.]{0,40}\bcountry\b",
     r"\b(?:postal|post|zip)[ _-]?codes?\b|\bstate/province\b",
     r"\baddress verification\b|(?:\b|_)avs(?:\b|_)",
     r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
@@ -157,7 +160,8 @@ EXPIRED = _any(
     r"\b(?:only|requires?|needs?|without|must have|no|has no) (?:an? )?active subscriptions?\b",
     r"\bsubscription\b[^.]{0,30}\bstatus\b[^.]{0,20}\b(?:expired|cancel+ed|suspended|lapsed)\b",
     r"\bterm (?:has )?ended\b|\bterm end(?:ed)? (?:on|date)\b|\b(?:was|has) not (?:been )?renewed\b",
-    r"\bend date (?:has )?passed\b|\bpast (?:its|the) end date\b",
+    r"\bend date (?:has )?passed\b|\b(?:past|after) (?:its|the) (?:subscription |term )?end date\b",
+    r"\bend date (?:is|was) in the past\b|\bincomplete_expired\b",  # the last: Stripe's status
     r"\brenew\b[^.]{0,40}\b(?:before|first)\b",
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
