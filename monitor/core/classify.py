@@ -121,7 +121,8 @@ def builtin(text: ErrorText) -> tuple[str, str]:
     said = " | ".join(
         value for value in (text.title, text.message, text.exception_type, text.exception_value) if value
     )
-    where = " | ".join(value for value in (text.culprit, text.transaction) if value)
+    places = [value for value in (text.culprit, text.transaction) if value]
+    where = " | ".join(places)
     if vocab.ROUTING_NOISE.search(text.exception_type) or vocab.ROUTING_NOISE.search(text.title):
         return NOT_PURCHASE, "where: routing noise (a route that does not exist)"
     if where:
@@ -136,7 +137,7 @@ def builtin(text: ErrorText) -> tuple[str, str]:
             )
         if vocab.ACCOUNT_PAGE.search(where):
             return NOT_PURCHASE, _disagree("where: non-purchase page", said)
-        if vocab.PAGE.search(text.culprit or text.transaction) and not vocab.GENERIC_PAGE.search(where):
+        if any(vocab.PAGE.search(place) and not vocab.GENERIC_PAGE.search(place) for place in places):
             return NOT_PURCHASE, _disagree("where: a page outside the purchase flow", said)
     # No place, or one that says nothing: the error's own words decide.
     if vocab.JOB_IN_TEXT.search(said):

@@ -65,6 +65,7 @@ ACCOUNT_PAGE = _any(
     r"sessions?controller|sign_?in|sign_?up|sign_?out|/login\b|/users/",
     r"passwords?controller|confirmations?controller|registrations?controller",
     r"/password\b|/confirmation\b",
+    r"profiles?\b|profiles?controller|updateprofile|accounts?controller|/account\b",
 )
 
 # A page of the portal: a controller or a request path. One that is neither a purchase nor
@@ -114,7 +115,8 @@ _ADDRESS = r"(?<!email )(?<!e-mail )(?<!ip )(?<!mac )\baddress(?:es)?\b"
 _BAD = (
     r"(?:invalid|missing|blank|required|not valid|incomplete|unsupported|unknown|not supported|mismatch"
     r"|does not match|do not match|too long|too short|exceeds|not included|could not be found|must be"
-    r"|(?:validation|verification|check) failed|failed (?:validation|verification))"
+    r"|(?:validation|verification|check) failed|failed (?:validation|verification)"
+    r"|(?:could not|cannot|can't) be (?:verified|validated|found)|unverified|not verified|out of range)"
 )
 ADDRESS = _any(
     r"\b(?:billing|shipping|sold[ _-]?to|bill[ _-]?to) (?:address|contact)\b",
@@ -130,6 +132,8 @@ ADDRESS = _any(
     r"\b(?:state|province|region|county)s?\b[^.]{0,40}\bcountry\b",
     r"\b(?:postal|post|zip)[ _-]?codes?\b|\bstate/province\b",
     r"\baddress verification\b|(?:\b|_)avs(?:\b|_)",
+    # Address services' own exceptions (SmartyStreets, Avalara): UnverifiedAddressError, AddressRangeError.
+    r"(?:invalid|unverified|unknown|bad)_?(?:billing_?|street_?)?address|address_?(?:validation|verification|range)",
     r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
 )
 # Things other than a subscription that expire: taken out of the text before EXPIRED is read,
@@ -161,7 +165,8 @@ EXPIRED = _any(
     r"\bsubscription\b[^.]{0,30}\bstatus\b[^.]{0,20}\b(?:expired|cancel+ed|suspended|lapsed)\b",
     r"\bterm (?:has )?ended\b|\bterm end(?:ed)? (?:on|date)\b|\b(?:was|has) not (?:been )?renewed\b",
     r"\bend date (?:has )?passed\b|\b(?:past|after) (?:its|the) (?:subscription |term )?end date\b",
-    r"\bend date (?:is|was) in the past\b|\bincomplete_expired\b",  # the last: Stripe's status
+    r"\bend date\b[^.]{0,30}\bin the past\b|\bincomplete_expired\b",  # the last: Stripe's status
+    r"\brenewal (?:window|period) (?:has )?(?:closed|passed|ended|expired)\b",
     r"\brenew\b[^.]{0,40}\b(?:before|first)\b",
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
