@@ -88,7 +88,13 @@ CARD = _any(
     r"card_?error|card_declined|\bdo not honou?r\b|insufficient[ _]funds|not enough balance",
     r"\b(?:transaction|payment|charge)s? (?:was |has been |is )?(?:declined|refused|rejected)",
     # Infrastructure refuses connections and access; a gateway refuses payments.
-    r"\bprocessor declined\b|(?<!connection )(?<!access )(?<!permission )\brefused\b(?! (?:to )?connect)",
+    # ... and the portal refuses a purchase or an operation for reasons of its own.
+    r"\bprocessor declined\b|(?<!connection )(?<!access )(?<!permission )(?<!purchase )(?<!operation )"
+    r"(?<!request )\brefused\b(?! (?:to )?connect)",
+    # Gateway identifiers: CyberSource's DCARDEXPIRED and decision=REJECT, Adyen's refusalReason.
+    r"card_?(?:expired|declined|refused|rejected|invalid|blocked)|\bdecision=reject\b|\bdavsno\b",
+    r"\brefusal_?reason\b|\b3-?d\b[^.]{0,20}\bauthenticat",
+    r"\b(?:billing|card|issuing) country\b",  # the billing country checked against the card's
     r"\bdeclined\b",
     # The issuer of a card, not of a TLS certificate ("unable to get local issuer certificate").
     r"\bcardholder\b|\bcard ?holder\b|(?<!local )\bissu(?:er|ing bank)\b(?! cert)|\bfraud(?:ulent)?\b",
@@ -123,6 +129,7 @@ ADDRESS = _any(
     r"\b(?:bill|sold|ship)tocontact\.\w+",
     rf"{_ADDRESS}[^.]{{0,60}}\b{_BAD}",
     rf"\b{_BAD} (?:billing |postal |street |mailing )?{_ADDRESS}",
+    rf"\b{_PLACE}\s+errors\.messages\.\w+",  # an untranslated Rails message key
     rf"\b{_PLACE}(?:[ _-]?(?:field|value|name|code))?\s+(?:can'?t be blank|cannot be blank|is {_BAD}"
     rf"|is not (?:valid|supported)|{_BAD})",
     rf"\b{_BAD} (?:value )?(?:for |of )?(?:the )?(?:field |parameter )?{_PLACE}\b",
@@ -167,6 +174,10 @@ EXPIRED = _any(
     r"\bend date (?:has )?passed\b|\b(?:past|after) (?:its|the) (?:subscription |term )?end date\b",
     r"\bend date\b[^.]{0,30}\bin the past\b|\bincomplete_expired\b",  # the last: Stripe's status
     r"\brenewal (?:window|period) (?:has )?(?:closed|passed|ended|expired)\b",
+    r"\bsubscription\b[^.]{0,40}\breactivat|\breactivat\w*\b[^.]{0,30}\bsubscription|reactivation_?required",
+    # Identifier forms: subscription.status=Suspended, InactiveSubscription, SubscriptionNotActive.
+    r"subscription[._ ]?status\W{0,3}(?:expired|cancel+ed|suspended|lapsed|inactive|terminated)",
+    r"(?:inactive|lapsed|suspended|cancel+ed)_?subscription|subscription_?(?:not_?active|inactive|lapsed|suspended)",
     r"\brenew\b[^.]{0,40}\b(?:before|first)\b",
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
