@@ -119,7 +119,9 @@ def _classify(text: ErrorText, rules: tuple[Rule, ...]) -> Classification:
 def builtin(text: ErrorText) -> tuple[str, str]:
     """The built-in verdict: (category, the name of what decided)."""
     said = " | ".join(
-        value for value in (text.title, text.message, text.exception_type, text.exception_value) if value
+        value
+        for value in (text.title, text.message, text.exception_type, text.exception_value, _class_words(text))
+        if value
     )
     places = [value for value in (text.culprit, text.transaction) if value]
     where = " | ".join(places)
@@ -148,6 +150,19 @@ def builtin(text: ErrorText) -> tuple[str, str]:
     if vocab.PURCHASE_WORDS.search(said):
         return "other_purchase_error", "what: purchase wording (no purchase place)"
     return NOT_PURCHASE, "no purchase place or wording"
+
+
+_CLASS_NAME = re.compile(r"^[A-Z][\w:]*(?=:\s|$)")
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _class_words(text: ErrorText) -> str:
+    """The exception's class name as words ("Purchases::InactiveSubscriptionError" reads
+    "Purchases inactive subscription error"): a class is named after the failure it stands for."""
+    found = _CLASS_NAME.match(text.exception_type) or _CLASS_NAME.match(text.title)
+    if found is None:
+        return ""
+    return _WORD_START.sub(" ", found.group(0).replace("::", " ").replace("_", " ")).lower()
 
 
 WHAT = (
