@@ -90,7 +90,7 @@ CARD = _any(
     # Infrastructure refuses connections and access; a gateway refuses payments.
     # ... and the portal refuses a purchase or an operation for reasons of its own.
     r"\bprocessor declined\b|(?<!connection )(?<!access )(?<!permission )(?<!purchase )(?<!operation )"
-    r"(?<!request )\brefused\b(?! (?:to )?connect)",
+    r"(?<!request )(?<!order )(?<!upgrade )(?<!renewal )(?<!change )\brefused\b(?! (?:to )?connect)",
     # Gateway identifiers: CyberSource's DCARDEXPIRED and decision=REJECT, Adyen's refusalReason.
     r"card_?(?:expired|declined|refused|rejected|invalid|blocked)|\bdecision=reject\b|\bdavsno\b",
     r"\brefusal_?reason\b|\b3-?d\b[^.]{0,20}\bauthenticat",
@@ -111,6 +111,8 @@ CARD = _any(
     r"\bcard (?:number|account)\b|\bincorrect_number\b|\b(?:lost|stolen)[_ ]card\b|\bpick ?up\b",
     r"payment[ _]method[^.]{0,40}\b(?:rejected|declined|failed|invalid|not valid|expired|missing)",
     r"\bpayment (?:gateway|processing|authori[sz]ation) (?:error|failed|failure)",
+    r"\bgateway (?:processing )?error\b|\bprocessing_error\b",
+    r"\btransaction\b[^.]{0,20}\bcould not be processed\b",
     r"\bpayment ?error\b|\bpayment (?:could not|couldn't|can ?not) be (?:processed|completed|authori[sz]ed)",
 )
 _PLACE = (
@@ -122,7 +124,8 @@ _BAD = (
     r"(?:invalid|missing|blank|required|not valid|incomplete|unsupported|unknown|not supported|mismatch"
     r"|does not match|do not match|too long|too short|exceeds|not included|could not be found|must be"
     r"|(?:validation|verification|check) failed|failed (?:validation|verification)"
-    r"|(?:could not|cannot|can't) be (?:verified|validated|found)|unverified|not verified|out of range)"
+    r"|(?:could not|cannot|can't) be (?:verified|validated|found)|unverified|not verified|out of range"
+    r"|not an? (?:recogni[sz]ed|known|valid)|unrecogni[sz]ed|not recogni[sz]ed)"
 )
 ADDRESS = _any(
     r"\b(?:billing|shipping|sold[ _-]?to|bill[ _-]?to) (?:address|contact)\b",
@@ -140,7 +143,7 @@ ADDRESS = _any(
     r"\b(?:postal|post|zip)[ _-]?codes?\b|\bstate/province\b",
     r"\baddress verification\b|(?:\b|_)avs(?:\b|_)",
     # Address services' own exceptions (SmartyStreets, Avalara): UnverifiedAddressError, AddressRangeError.
-    r"(?:invalid|unverified|unknown|bad)_?(?:billing_?|street_?)?address|address_?(?:validation|verification|range)",
+    r"(?:invalid|unverified|unknown|bad)_?(?:billing_?|street_?)?address|address_?(?:validation|verification|range|invalid)",
     r"\btax (?:location|jurisdiction)\b|\bvat (?:number|id) (?:is )?invalid",
 )
 # Things other than a subscription that expire: taken out of the text before EXPIRED is read,
