@@ -133,7 +133,7 @@ def builtin(text: ErrorText) -> tuple[str, str]:
         if vocab.NOT_A_CUSTOMER.search(where):
             return NOT_PURCHASE, _disagree("where: non-purchase page", said)
         if vocab.PURCHASE_PLACE.search(where):
-            return _what(said) or (
+            return _what(said, in_purchase=True) or (
                 "other_purchase_error",
                 "where: purchase flow (what: no card, address or expiry wording)",
             )
@@ -172,7 +172,11 @@ WHAT = (
 )
 
 
-def _what(said: str) -> tuple[str, str] | None:
+def _what(said: str, *, in_purchase: bool = False) -> tuple[str, str] | None:
+    """The category the words say. Inside a purchase an infrastructure failure is the error,
+    whatever address or card it was working on; elsewhere it says nothing of a purchase."""
+    if in_purchase and vocab.INFRASTRUCTURE.search(said):
+        return "other_purchase_error", "what: infrastructure failure"
     for category, name, pattern in WHAT:
         text = vocab.OTHER_EXPIRY.sub(" ", said) if category == "expired_subscription" else said
         if pattern.search(text):

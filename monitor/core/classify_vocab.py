@@ -42,6 +42,7 @@ NOT_A_CUSTOMER = _any(
     r"webhooks?|callouts?\b|callouts?::|/callouts?/|notifications?controller|/notifications?/",
     r"(?:zuora|stripe|adyen|braintree|paypal|cybersource)\w*(?:::|/)?callbacks?",
     r"trials?controller|/trials?\b",
+    r"(?<!checkout::)(?<!checkout/)billing_?accounts?",  # the account's overview, not buying
     r"health|/-/(?:liveness|readiness|metrics)",
     # The API GitLab.com and instances call: namespaces, licenses, seat usage and seat links.
     r"/api/v\d+/(?:gitlab|namespaces|licenses)\b|api::v\d+::(?:gitlab|namespaces|licenses)\b",
@@ -104,7 +105,9 @@ CARD = _any(
     r"card_?(?:number|holder_?name|security_?code|expir\w*)\w*[^.]{0,20}(?:invalid|missing|required|blank|incorrect)",
     r"\breported (?:lost|stolen)\b|\b(?:withdrawal|approval amount|activity) limit\b",
     r"\bvoice authori[sz]ation\b",
-    rf"\b{_CARD}[^.]{{0,30}}\b(?:does not support|not accepted|is not allowed|not permitted)",
+    rf"\b{_CARD}[^.]{{0,30}}\b(?:does not support|not accepted|is not allowed|not permitted|not enabled"
+    r"|not activated)",
+    rf"\b{_CARD}[^.]{{0,30}}\b(?:validity|expiry|expiration)\b|\btransaction not (?:allowed|permitted)\b",
     r"(?:\b|_)(?:cvv2?|cvc2?)(?:\b|_)|\bcard verification\b|\bsecurity code\b",
     r"\b3-?d[ -]?secure\b|\b3ds2?\b|three ?d ?secure|strong customer authentication|authentication_required",
     r"\bexpir(?:y|ation) (?:date|month|year)\b|\bexpired[_ ]card\b",
@@ -133,6 +136,7 @@ ADDRESS = _any(
     rf"{_ADDRESS}[^.]{{0,60}}\b{_BAD}",
     rf"\b{_BAD} (?:billing |postal |street |mailing )?{_ADDRESS}",
     rf"\b{_PLACE}\s+errors\.messages\.\w+",  # an untranslated Rails message key
+    rf"\b{_PLACE}(?:[ _-]?(?:field|value|name|code))?\s+(?:should|must) (?:contain|be|have|include|match)",
     rf"\b{_PLACE}(?:[ _-]?(?:field|value|name|code))?\s+(?:can'?t be blank|cannot be blank|is {_BAD}"
     rf"|is not (?:valid|supported)|{_BAD})",
     rf"\b{_BAD} (?:value )?(?:for |of )?(?:the )?(?:field |parameter )?{_PLACE}\b",
@@ -177,11 +181,29 @@ EXPIRED = _any(
     r"\bend date (?:has )?passed\b|\b(?:past|after) (?:its|the) (?:subscription |term )?end date\b",
     r"\bend date\b[^.]{0,30}\bin the past\b|\bincomplete_expired\b",  # the last: Stripe's status
     r"\brenewal (?:window|period) (?:has )?(?:closed|passed|ended|expired)\b",
+    # A subscription, plan or term that has stopped, in the many words for it.
+    r"\b(?:subscription|plan|term|contract)s?\b[^.]{0,60}\b(?:finished|terminated|dormant|on hold"
+    r"|not current|r[au]n out|no longer (?:running|current|in effect|valid)|is over|has ended"
+    r"|ended (?:on|with|at|last))\b",
+    r"\b(?:subscription|plan|term)s?\b[^.]{0,40}\b(?:is|was|has been) (?:paused|stopped|closed|halted)\b",
+    r"\b(?:dormant|paused|stopped|terminated|finished|ended|lapsed) (?:subscriptions?|plans?)\b",
+    r"\bstopped on \d",
+    r"\bsubscriptions?\b[^.]{0,30}\b(?:still running|still active|still current|in effect)\b",
+    r"\b(?:fell|falls|fallen|reverted|downgraded) (?:back )?to (?:the )?free\b",  # a paid plan lapsed
+    r"\bend date\b[^.]{0,30}\b(?:has )?passed\b",
     r"\bsubscription\b[^.]{0,40}\breactivat|\breactivat\w*\b[^.]{0,30}\bsubscription|reactivation_?required",
     # Identifier forms: subscription.status=Suspended, InactiveSubscription, SubscriptionNotActive.
     r"subscription[._ ]?status\W{0,3}(?:expired|cancel+ed|suspended|lapsed|inactive|terminated)",
     r"(?:inactive|lapsed|suspended|cancel+ed)_?subscription|subscription_?(?:not_?active|inactive|lapsed|suspended)",
     r"\brenew\b[^.]{0,40}\b(?:before|first)\b",
+)
+# An infrastructure failure: inside a purchase it is `other_purchase_error` even when the
+# message names the address or card it was working on ("tax quote for billing address ...
+# timed out"). Not "unavailable" alone: "Issuer Unavailable" is a gateway's decline.
+INFRASTRUCTURE = _any(
+    r"\btimed out\b|\btime ?out\b|\btimeouterror\b|\bservice unavailable\b|\bhttp (?:status )?5\d\d\b",
+    r"\breturned (?:http |status )?5\d\d\b|\bconnection (?:refused|reset|closed)\b|\bcould not connect\b",
+    r"\becon\w+|\bgetaddrinfo\b|\bssl_connect\b|\bexecution expired\b",
 )
 # An error that names a job in its own text (a message captured without culprit or transaction).
 JOB_IN_TEXT = _any(
