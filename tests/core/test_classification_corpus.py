@@ -1,18 +1,24 @@
-"""The built-in classification on a labelled corpus of purchase-flow error wording built from
-public vocabularies (Stripe decline codes, Braintree processor responses, Adyen refusal
-reasons, Authorize.net and CyberSource codes, Zuora API errors, Rails validation messages),
-with negatives from background jobs, sign-in, admin, trials, health checks, callbacks and
+"""The built-in classification on labelled purchase-flow error wording built from public
+vocabularies (Stripe decline codes, Braintree processor responses, Adyen refusal reasons,
+Authorize.net and CyberSource codes, Zuora API errors, Rails validation messages), with
+negatives from background jobs, sign-in, admin, trials, health checks, callbacks and
 infrastructure, many of which mention Zuora, payment or an address.
 
-`classification_dev.jsonl` is what the rules were written against: every record must stay
-right, so a rule change that breaks one fails here. `classification_heldout.jsonl` was written
-before the rules and is only measured: accuracy at least 98 %, and no error of a background
-job or a non-purchase page ever reported."""
+Two corpora:
+- `tests/data/classification/` was written by people who never read the rules, in rounds.
+  Each round's set was measured once as held-out and then, its misses read, became
+  development data (`dev*.jsonl`): every record must stay right, so a rule change that breaks
+  one fails here. `heldout.jsonl`, the last round's, is never tuned on, only measured:
+  accuracy at least 98 %, every category found, and no error of a background job or a
+  non-purchase page ever reported.
+- `tests/core/data/classification_*.jsonl` came with the first rules; every record must stay
+  right too."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +27,35 @@ from monitor.core.classify import ErrorText, classify
 from monitor.core.models import NOT_PURCHASE
 from tests.paths import TESTS
 
-DATA = TESTS / "core" / "data"
+INDEPENDENT = TESTS / "data" / "classification"
+FIRST = TESTS / "core" / "data"
 CATEGORIES = ("address_or_card", "expired_subscription", "other_purchase_error", NOT_PURCHASE)
+KEYS = {"title", "exception_type", "message", "culprit", "transaction", "expected", "source"}
 
 
-def corpus(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / f"classification_{name}.jsonl").read_text().splitlines()]
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+DEVELOPMENT = [
+    *(record for path in sorted(INDEPENDENT.glob("dev*.jsonl")) for record in read(path)),
+    *read(FIRST / "classification_dev.jsonl"),
+    *read(FIRST / "classification_heldout.jsonl"),
+]
+
+
+def _place(record: dict[str, Any]) -> str:
+    return record["title"] + " @ " + record["culprit"]
+
+
+# Independent writers reach for the same common errors ("Your card was declined." at
+# SubscriptionsController#create): a held-out record that repeats a development record
+# exactly measures nothing new, and is left out.
+HELD_OUT = [
+    record
+    for record in read(INDEPENDENT / "heldout.jsonl")
+    if _place(record) not in {_place(seen) for seen in DEVELOPMENT}
+]
 
 
 def verdict(record: dict[str, Any]) -> str:
@@ -53,24 +82,23 @@ def scores(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"accuracy": sum(right.values()) / len(pairs), **per_category}
 
 
-def test_the_corpus_is_large_and_covers_every_category_with_sources() -> None:
-    records = corpus("dev") + corpus("heldout")
-    assert len(records) >= 200
-    assert set(Counter(r["expected"] for r in records)) == set(CATEGORIES)
-    assert all(r["source"] for r in records)
-    dev = {r["title"] + r["culprit"] for r in corpus("dev")}
-    assert not dev & {r["title"] + r["culprit"] for r in corpus("heldout")}
+def test_the_corpora_are_large_and_well_formed() -> None:
+    assert len(HELD_OUT) >= 100 and len(DEVELOPMENT) >= 200
+    for record in HELD_OUT + DEVELOPMENT:
+        assert set(record) == KEYS, record["title"]
+        assert record["expected"] in CATEGORIES and record["source"], record["title"]
+    assert set(Counter(r["expected"] for r in HELD_OUT)) == set(CATEGORIES)
 
 
 @pytest.mark.parametrize(
-    "record", corpus("dev"), ids=lambda r: f"{r['expected']}:{r['title'][:40]}:{r['culprit'][:30]}"
+    "record", DEVELOPMENT, ids=lambda r: f"{r['expected']}:{r['title'][:40]}:{r['culprit'][:30]}"
 )
 def test_every_labelled_development_message_is_classified_as_labelled(record: dict[str, Any]) -> None:
     assert verdict(record) == record["expected"]
 
 
 def test_held_out_accuracy_is_at_least_98_percent_with_every_category_found() -> None:
-    measured = scores(corpus("heldout"))
+    measured = scores(HELD_OUT)
     assert measured["accuracy"] >= 0.98
     for category in CATEGORIES:
         precision, recall = measured[category]
@@ -78,7 +106,5 @@ def test_held_out_accuracy_is_at_least_98_percent_with_every_category_found() ->
 
 
 def test_no_held_out_background_job_or_non_purchase_page_is_reported() -> None:
-    reported = [
-        r["title"] for r in corpus("heldout") if r["expected"] == NOT_PURCHASE and verdict(r) != NOT_PURCHASE
-    ]
+    reported = [r["title"] for r in HELD_OUT if r["expected"] == NOT_PURCHASE and verdict(r) != NOT_PURCHASE]
     assert reported == []
