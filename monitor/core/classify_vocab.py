@@ -209,7 +209,7 @@ INFRASTRUCTURE = _any(
 JOB_IN_TEXT = _any(
     r"\bsidekiq\b",
     r"\bjob\b[^.]{0,40}\bfailed\b",
-    r"\w+(?:worker|job)\b",
+    r"(?<=\w)(?:worker|job)\b",
     r"\breconcil",
     r"\bbatch\b",
     # Catalog, plan and account syncs run in the background ("syncing plans", "ZuoraCatalogSync").
