@@ -184,6 +184,9 @@ def _figures(details: dict[str, Any]) -> dict[str, Any]:
         ratio(cpu, sum(d["floor_cpu_seconds"] for d in details.values())), 3
     )
     figures["poll_vs_plain_floor"]["cpu_ratio"] = round(ratio(cpu, plain_cpu), 3)
+    # What the monitor's schema costs on its own: the same-rows floor is the plain client writing
+    # the monitor's rows into the monitor's tables and indexes, and doing nothing else.
+    figures["same_rows_floor_vs_plain_floor"] = figure(ratio(floor, plain), None)
     # The servers' own time, on each side: a fast floor must not be mostly the simulators' work.
     figures["simulator_share_of_poll"] = figure(simulators / monitor, None)
     plain_simulators = sum(d["plain_simulator_seconds"] for d in details.values())

@@ -19,6 +19,7 @@ FIGURES = {
     "latency_poll_vs_sequential_floor",
     "simulator_share_of_poll",
     "simulator_share_of_plain_floor",
+    "same_rows_floor_vs_plain_floor",
     "requests_nothing_new_sentry",
     "requests_nothing_new_mailgun",
     "rss_100k_vs_1k",
