@@ -74,7 +74,8 @@ ACCOUNT_PAGE = _any(
 # nothing about where (`lib/zuora/client.rb`), and neither does a generic endpoint.
 PAGE = _any(
     r"controller\b|controller#",
-    r"^(?:(?:get|post|put|patch|delete) )?/",
+    # A request path, not a source file's ("/app/feed.py in send" is a frame, not a page).
+    r"^(?:(?:get|post|put|patch|delete|head) )?/(?![^ ]*\.(?:py|rb|js|ts|go|java|php|exs?)\b)[^ ]*$",
     r"^https?://",
     r"resolver\b|resolver#|mutations?::",  # a GraphQL request's place is its resolver or mutation
 )

@@ -123,3 +123,46 @@ def test_an_operator_rule_with_an_unknown_field_is_refused_by_name() -> None:
 
 def test_matching_ignores_case() -> None:
     assert classify(ErrorText(title="YOUR CARD WAS DECLINED")).category == "address_or_card"
+
+
+@pytest.mark.parametrize(
+    ("culprit", "transaction", "category"),
+    [
+        # A source file's frame (an SDK without a web framework) says nothing about where.
+        ("/app/feed.py in send", "", "address_or_card"),
+        ("app/services/zuora/client.rb in post", "", "address_or_card"),
+        ("GraphqlController#execute", "POST /graphql", "address_or_card"),
+        # A named page that is no purchase area is not a purchase, whatever the message says.
+        ("ProfilesController#update", "PATCH /profile", "not_purchase"),
+        ("", "/billing_accounts/overview", "not_purchase"),
+        ("Resolvers::InvoicesResolver#resolve", "POST /graphql", "not_purchase"),
+        # A purchase area owns its own confirmation page; Devise's is the account's.
+        ("Checkout::ConfirmationsController#create", "POST /checkout/confirmation", "address_or_card"),
+        ("Users::ConfirmationsController#show", "GET /users/confirmation", "not_purchase"),
+    ],
+)
+def test_where_a_card_decline_happened_decides_whether_it_is_a_purchase_error(
+    culprit: str, transaction: str, category: str
+) -> None:
+    title = "Stripe::CardError: Your card was declined."
+    text = ErrorText(title=title, culprit=culprit, transaction=transaction)
+    assert classify(text).category == category
+
+
+def test_inside_a_purchase_an_infrastructure_failure_is_the_error_even_when_it_names_the_address() -> None:
+    text = ErrorText(
+        title="Avalara::TimeoutError: Tax quote for billing address 'Hauptstr. 5' timed out after 15s",
+        culprit="Purchases::TaxController#quote",
+    )
+    verdict = classify(text)
+    assert (verdict.category, verdict.rule) == ("other_purchase_error", "what: infrastructure failure")
+    # Without a place, the same failure says nothing of a purchase.
+    alone = ErrorText(title="Redis::CannotConnectError: Connection refused")
+    assert classify(alone).category == "not_purchase"
+
+
+def test_a_session_or_token_that_expired_is_not_an_expired_subscription() -> None:
+    place = "SubscriptionsController#create"
+    for title in ("Zuora session expired while creating the subscription", "Subscription token has expired"):
+        assert classify(ErrorText(title=title, culprit=place)).category == "other_purchase_error", title
+    assert classify(ErrorText(title="Subscription expired", culprit=place)).category == "expired_subscription"
