@@ -1,15 +1,18 @@
 """The words the built-in classification reads, by principle rather than by example. Pure.
 
-WHERE an error happened comes from its culprit and `transaction` tag: a customer-facing
-purchase request (checkout, subscriptions, purchases, add-ons, seats, renewals, upgrades,
-payment methods, orders, billing), a background job (Sidekiq workers, ActiveJob, cron, rake,
-syncs), or another page (sign-in, admin, trials, health checks, callbacks and the API that
-GitLab.com calls). WHAT happened comes from its title, message and exception: payment-gateway
-decline wording and address validation (`address_or_card`), then an expired, cancelled or
-lapsed subscription (`expired_subscription`); anything else in a purchase is
-`other_purchase_error`. Sources of the wording: Stripe's decline codes, Braintree's processor
-responses, Adyen's refusal reasons, Authorize.net's response codes, Zuora's API errors, Rails'
-validation messages."""
+WHERE an error happened comes from its culprit and `transaction` tag, in three steps: a place
+that is never a customer buying (a background job, staff and vendor pages, trials, health
+checks, sign-in, the API GitLab.com calls), then a purchase area (checkout, subscriptions,
+purchases, add-ons, seats, renewals, upgrades, payment methods, orders), then the account's
+own pages; any other named page is not a purchase either. WHAT happened comes from its
+title, message and exception: payment-gateway decline wording and address validation
+(`address_or_card`), then a subscription that expired, lapsed or stopped
+(`expired_subscription`); anything else in a purchase is `other_purchase_error`. Sources of
+the wording: Stripe's decline codes, Braintree's processor responses, Adyen's refusal
+reasons, Authorize.net's and CyberSource's response codes, Zuora's API errors, Rails'
+validation messages, address services (SmartyStreets, Avalara). Each family was widened when
+errors written by someone who had not read these rules showed a gap (see the corpus README in
+`tests/data/classification/`)."""
 
 from __future__ import annotations
 
