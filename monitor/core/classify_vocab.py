@@ -57,7 +57,8 @@ PURCHASE_PLACE = _any(
     r"checkout|subscriptions?|subscribe\b|purchas|add[-_ ]?ons?|addons",
     r"(?:\b|_)seats?(?:\b|_)|seats?controller|seats?#",
     # What the portal sells besides plans and seats, and the steps of buying it.
-    r"compute[-_ ]?minutes|ci[-_ ]?minutes|(?:\b|_)storage(?:\b|_)|plan[-_ ]?changes?|change[-_ ]?plan",
+    r"compute[-_ ]?minutes|ci[-_ ]?minutes|(?<!active)(?:\b|_)storage(?:\b|_)",  # not Rails' ActiveStorage
+    r"plan[-_ ]?changes?|change[-_ ]?plan",
     r"promo(?:tion)?[-_ ]?codes?|coupons?|\bquotes?\b|quotes?controller",
     r"renewals?|renew\b|upgrades?|payment[-_ ]?methods?|paymentmethods?|payments?",
     r"cards?controller|/cards?\b|credit[-_ ]?cards?",  # a card is a payment method

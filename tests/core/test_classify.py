@@ -136,6 +136,8 @@ def test_matching_ignores_case() -> None:
         ("ProfilesController#update", "PATCH /profile", "not_purchase"),
         ("", "/billing_accounts/overview", "not_purchase"),
         ("Resolvers::InvoicesResolver#resolve", "POST /graphql", "not_purchase"),
+        ("ActiveStorage::DiskController#show", "GET /rails/active_storage/disk/x/avatar.png", "not_purchase"),
+        ("AddOns::StorageController#create", "POST /add_ons/storage", "address_or_card"),
         # A purchase area owns its own confirmation page; Devise's is the account's.
         ("Checkout::ConfirmationsController#create", "POST /checkout/confirmation", "address_or_card"),
         ("Users::ConfirmationsController#show", "GET /users/confirmation", "not_purchase"),
