@@ -18,7 +18,14 @@ from typing import Any
 
 import requests
 
-from monitor.store.signals import INSERT_SIGNAL
+# The floors' insert into the monitor's `signals` table: a repeated key is skipped, nothing more.
+INSERT_SIGNAL = """
+INSERT OR IGNORE INTO signals
+  (source, key, category, occurred_at, stored_at, title, grp, url, customer_ref, email, email_norm,
+   domain, name, action, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
 
 SENTRY_PAGE = 100
 MAILGUN_EVENTS_PAGE = 300

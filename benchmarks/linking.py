@@ -20,9 +20,10 @@ from typing import Any
 
 from benchmarks import Run, Scale, measure, progress, timed, versus
 from benchmarks.data import customer_email, customer_id, insert_customers
+from benchmarks.floors import INSERT_SIGNAL
 from monitor.core.timeutil import to_db
 from monitor.store import open_db
-from monitor.store.signals import INSERT_SIGNAL, relink_all
+from monitor.store.signals import relink_all
 
 TARGET = 1.5
 FLOOR_JOIN = """

@@ -4,11 +4,7 @@ and their timers fire when the schedules in systemd/schedules.toml say."""
 from __future__ import annotations
 
 import configparser
-import os
 import re
-import shutil
-import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,15 +12,13 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config.load import load_settings
-from monitor.runner.schedule import first_fire_after, job_trigger
+from monitor.runner.schedule import job_trigger
+from tests.systemd_helpers import BASES, analyze, elapses, needs_systemd, our_fires
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 SERVICES = sorted(UNITS.glob("*.service"))
 TIMERS = sorted(UNITS.glob("*.timer"))
 INSTALLED_BINARY = "/usr/local/bin/monitor"
-ANALYZE = shutil.which("systemd-analyze")
-needs_systemd = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
-ELAPSE = re.compile(r"(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
 
 
 def _unit(path: Path) -> configparser.ConfigParser:
@@ -32,12 +26,6 @@ def _unit(path: Path) -> configparser.ConfigParser:
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
     parser.read(path)
     return parser
-
-
-def _analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    assert ANALYZE is not None
-    env = {**os.environ, "TZ": "UTC", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
-    return subprocess.run([ANALYZE, *args], capture_output=True, text=True, env=env, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +54,7 @@ def test_there_is_a_daemon_and_a_timer_for_each_command_run_on_a_schedule() -> N
 @needs_systemd
 @pytest.mark.parametrize("unit", [p.name for p in [*SERVICES, *TIMERS]])
 def test_each_unit_passes_systemd_analyze_verify(installed_copies: Path, unit: str) -> None:
-    result = _analyze("verify", "--man=no", str(installed_copies / unit))
+    result = analyze("verify", "--man=no", str(installed_copies / unit))
 
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stderr.splitlines() if unit in line] == []  # e.g. "Unknown key"
@@ -75,7 +63,7 @@ def test_each_unit_passes_systemd_analyze_verify(installed_copies: Path, unit: s
 @needs_systemd
 @pytest.mark.parametrize("unit", [p.name for p in SERVICES])
 def test_each_service_is_rated_1_5_or_lower_by_systemd_analyze_security(unit: str) -> None:
-    result = _analyze("security", "--offline=true", str(UNITS / unit))
+    result = analyze("security", "--offline=true", str(UNITS / unit))
 
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
@@ -111,11 +99,6 @@ def test_the_example_config_keeps_the_database_in_the_state_directory() -> None:
     assert settings.digest.out_dir.is_relative_to("/var/lib/monitor")
 
 
-# Fridays before the digest, a spring and an autumn DST weekend. Not the repeated hour itself:
-# systemd skips it for `*:00/10` too, where the daemon keeps polling.
-BASES = ["2026-11-20 06:55:30", "2026-03-27 12:00:30", "2026-10-23 12:00:30", "2026-10-25 03:00:30"]
-
-
 @needs_systemd
 @pytest.mark.parametrize("timer", [p.name for p in TIMERS])
 @pytest.mark.parametrize("base", BASES)
@@ -125,14 +108,9 @@ def test_each_timer_fires_when_its_schedule_in_schedules_toml_fires(timer: str, 
     calendar = _unit(UNITS / timer)["Timer"]["OnCalendar"]
     trigger = job_trigger(settings.schedule_of(job), settings.zone)
 
-    result = _analyze("calendar", "--iterations=6", f"--base-time={base} UTC", calendar)
-    systemd = [datetime.fromisoformat(text).replace(tzinfo=UTC) for text in ELAPSE.findall(result.stdout)]
-    ours, moment = [], datetime.fromisoformat(base).replace(tzinfo=UTC)
-    for _ in range(6):
-        fire = first_fire_after(trigger, moment)
-        assert fire is not None
-        ours.append(fire.astimezone(UTC))
-        moment = fire
+    result = analyze("calendar", "--iterations=6", f"--base-time={base} UTC", calendar)
+    systemd = elapses(result.stdout)
+    ours = our_fires(trigger, base)
 
     assert systemd == ours, result.stdout
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.core.classify import ACTIONS, ErrorText, classify, rules_from_settings
+from monitor.core.classify import ErrorText, classify, rules_from_settings
 from monitor.core.errors import InputError
 from monitor.core.models import NOT_PURCHASE
 from monitor.store.reclassify import Reclassified, reclassify
@@ -83,7 +83,7 @@ def classify_command(
         return
     click.echo(f"category   {verdict.category}{'' if report['reported'] else ' (stored, never reported)'}")
     click.echo(f"rule       {verdict.rule or '(none)'}")
-    click.echo(f"next step  {action or ACTIONS[verdict.category] or '-'}")
+    click.echo(f"next step  {action or '-'}")
 
 
 def _print_stored(result: Reclassified, days: int, as_json: bool) -> None:

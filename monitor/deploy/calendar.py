@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from monitor.core.cron import weekdays
+
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
-NAMES = {name.lower(): number for number, name in enumerate(WEEKDAYS)}
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-BOUNDS = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "weekday": (0, 7)}
+BOUNDS = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12)}
 
 
 def on_calendar(expression: str, zone: str) -> list[str]:
@@ -64,8 +65,6 @@ def _values(field: str, name: str) -> list[int] | None:
 
 def _number(text: str, name: str) -> int:
     lowered = text.lower()
-    if name == "weekday" and lowered in NAMES:
-        return NAMES[lowered]
     if name == "month" and lowered in MONTHS:
         return MONTHS.index(lowered) + 1
     if not re.fullmatch(r"\d+", text):
@@ -74,10 +73,12 @@ def _number(text: str, name: str) -> int:
 
 
 def _weekdays(field: str) -> str | None:
-    values = _values(field, "weekday")
+    """systemd's names for the days the scheduler itself runs on (`core.cron.weekdays`: one
+    parser, so `fri-sun` means Friday to Sunday in both)."""
+    values = weekdays(field)
     if values is None:
         return None
-    days = sorted({value % 7 for value in values}, key=lambda d: (d + 6) % 7)  # Monday first
+    days = sorted(values, key=lambda d: (d + 6) % 7)  # Monday first
     return ",".join(WEEKDAYS[d] for d in days)
 
 

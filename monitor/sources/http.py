@@ -259,15 +259,21 @@ class HttpClient:
                     return
                 self._sleeping = True
                 break
+        # This thread sends next, without asking the window again: its answer is the probe.
+        self._sleep_for_all(delay, f"{self.name} rate-limit window is used up", probe=True)
+
+    def _sleep_for_all(self, delay: float, why: str, *, probe: bool) -> None:
+        """Wait `delay` (the caller has set `_sleeping`) while the other threads hold their
+        requests; then let them go, after a probe's answer when `probe`."""
         try:
-            self._wait(delay, f"{self.name} rate-limit window is used up")
+            self._wait(delay, why)
         except BaseException:  # out of wait budget, or stopped: nobody probes, the others go on
             with self._counting:
                 self._sleeping = False
                 self._counting.notify_all()
             raise
         with self._counting:
-            self._sleeping, self._probing, self._budget = False, True, None
+            self._sleeping, self._probing, self._budget = False, probe, None
             self._counting.notify_all()
 
     def _wait_rate_limit(self, response: requests.Response, attempt: int) -> None:
@@ -285,9 +291,11 @@ class HttpClient:
             delay = reset - self.clock() + random.uniform(0, min(1.0, self.policy.backoff_base))
         else:
             delay = self._backoff_delay(attempt)
+        # The window is shut for every thread, not only this one: the others hold their requests
+        # until the wait is over instead of earning 429s of their own.
         with self._counting:
-            self._budget = None
-        self._wait(max(delay, 0.0), f"{self.name} answered 429 (rate limited)")
+            self._sleeping = True
+        self._sleep_for_all(max(delay, 0.0), f"{self.name} answered 429 (rate limited)", probe=False)
 
     def _backoff_delay(self, attempt: int) -> float:
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))

@@ -59,6 +59,10 @@ def after_tries(tries: int) -> str:
     return f" after {tries} tries" if tries > 1 else ""
 
 
+def short_text(text: str, limit: int = 200) -> str:
+    """A text cut to a length an error sentence can carry, marked as cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def short_url(url: str) -> str:
-    """A URL cut to a length an error sentence can carry."""
-    return url if len(url) <= 120 else url[:117] + "..."
+    return short_text(url, 120)

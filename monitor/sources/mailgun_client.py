@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from monitor.config.load import Secrets
 
-EVENT_FILTER = "failed OR complained OR unsubscribed"  # one query for the three kinds
+REPORTED_EVENTS = ("failed", "complained", "unsubscribed")  # the kinds of event that become signals
+EVENT_FILTER = " OR ".join(REPORTED_EVENTS)  # one query for the three kinds
 EVENTS_LIMIT = 300  # the Events API's maximum page size
 LIST_LIMIT = 1000  # the suppression lists' real maximum (mailgun/documentation#595)
 DOMAIN_NOT_FOUND = "Mailgun does not know the domain"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.config.settings import MailgunSettings
-from monitor.core.models import Signal, normalize_email
+from monitor.core.models import Signal, email_domain, normalize_email
 from monitor.core.timeutil import parse_rfc2822
 from monitor.sources.mailgun_parse import CATEGORY_OF_LIST, Entry, clean_text, logs_url, mail_signal, tags_of
 
@@ -24,7 +24,7 @@ def parse_entry(list_name: str, item: Any) -> Entry:
     except (TypeError, ValueError, IndexError):
         raise ValueError(f"{address} on {list_name}: created_at {raw_created!r} is not a date") from None
     detail: dict[str, object] = {"list": list_name, "created_at": raw_created}
-    if not norm.rpartition("@")[2]:  # no domain: kept, shown as what it is, never matched
+    if email_domain(norm) is None:  # no domain: kept, shown as what it is, never matched
         detail["invalid_address"] = True
     if list_name == "bounces":
         detail.update(

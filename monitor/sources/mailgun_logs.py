@@ -17,10 +17,9 @@ from typing import Any
 from monitor.config.settings import MailgunSettings
 from monitor.core.errors import SourceError
 from monitor.sources.http import HttpClient
-from monitor.sources.mailgun_client import Step
+from monitor.sources.mailgun_client import REPORTED_EVENTS, Step
 
 LOGS_LIMIT = 100  # the Logs API's maximum page size
-LOG_EVENTS = ("failed", "complained", "unsubscribed")  # one query for the three kinds
 
 
 def logs_url(mailgun: MailgunSettings) -> str:
@@ -39,7 +38,7 @@ def logs_query(
     return {
         "start": format_datetime(begin, usegmt=True),
         "end": format_datetime(end, usegmt=True),
-        "events": list(LOG_EVENTS),
+        "events": list(REPORTED_EVENTS),
         "filter": {
             "AND": [
                 {"attribute": "domain", "comparator": "=", "values": [{"label": domain, "value": domain}]}
@@ -63,7 +62,7 @@ def walk_logs(
         page = client.query_json(url, logs_query(mailgun, begin, end, token))
         items, following = _items_and_next(page.data, url)
         last = not items or following is None
-        if not last and following in seen | ({token} if token else set()):
+        if not last and following in seen:  # every token given so far, the current one too
             raise SourceError(
                 "Mailgun's Logs API gave a pagination token it had given before; stopped so the "
                 "run cannot loop. The next run starts again."

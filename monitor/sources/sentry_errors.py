@@ -8,6 +8,7 @@ import re
 
 from monitor.config.settings import SentrySettings
 from monitor.sources.http import Explain
+from monitor.sources.http_parts import short_text
 
 
 def explain_for(settings: SentrySettings, *, organization_token: bool = False) -> Explain:
@@ -62,8 +63,4 @@ def _detail(body: str) -> str:
         data = body
     detail = data.get("detail", data) if isinstance(data, dict) else data
     text = " ".join(str(detail).split()) or "no detail given"
-    return _short(text)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 200 else text[:197] + "..."
+    return short_text(text)

@@ -25,7 +25,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Signal
 from monitor.core.timeutil import parse_iso
 from monitor.core.urlparts import quote_part
-from monitor.sources.http_parts import Page
+from monitor.sources.http_parts import Page, short_text
 
 CURSOR = "sentry"  # the cursors row: the end of the last window read in full
 PAGE_SIZE = 100  # Sentry's maximum for both list endpoints
@@ -173,7 +173,7 @@ def next_request(page: Page, request: Request, rows: int, base_url: str) -> Requ
     if link is None:
         if rows >= PAGE_SIZE:
             raise SourceError(
-                f"Sentry sent a full page without a Link header at {_short(page.url)}, so the poll "
+                f"Sentry sent a full page without a Link header at {short_text(page.url)}, so the poll "
                 "cannot tell whether more follow; a proxy in between may strip the header."
             )
         return None
@@ -303,7 +303,3 @@ def _time(value: Any) -> datetime | None:
         return parse_iso(value)
     except ValueError:
         return None
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 200 else text[:197] + "..."

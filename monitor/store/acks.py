@@ -79,12 +79,6 @@ def categories_between(db: Database, customer_id: str, start: datetime, end: dat
     return {r[0] for r in db.execute(KNOWN_CATEGORIES, [customer_id, to_db(start), to_db(end)])}
 
 
-def in_force_at(ack: AckRow, moment: datetime) -> bool:
-    """Made at or before `moment`, not yet at its `until`, not withdrawn by then."""
-    withdrawn = ack.withdrawn_at is not None and ack.withdrawn_at <= moment
-    return ack.at <= moment < ack.until and not withdrawn
-
-
 def for_day(db: Database, customer_ids: Iterable[str], start: datetime, end: datetime) -> dict[str, AckRow]:
     """Per customer, the newest acknowledgement that counts for the day [start, end): the one
     in force at the day's end (made before it, `until` not before it, not withdrawn before

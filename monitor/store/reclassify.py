@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from monitor.core.classify import Classification, ErrorText, action_for
 from monitor.core.timeutil import to_db
 from monitor.store import write_tx
+from monitor.store.signals import encode_detail
 
 SELECT_STORED = """
 SELECT id, title, category, customer_ref, detail FROM signals
@@ -65,7 +66,7 @@ def reclassify(
             if len(shown) < examples and title not in shown:
                 shown.append(title)
         detail["rule"] = verdict.rule
-        encoded = json.dumps(detail, sort_keys=True, default=str)
+        encoded = encode_detail(detail)
         updates.append((verdict.category, action_for(verdict, customer), encoded, ident))
     if apply and updates:
         with write_tx(db) as conn:

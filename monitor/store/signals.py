@@ -18,13 +18,6 @@ from monitor.core.timeutil import to_db
 from monitor.store import write_tx
 from monitor.store.customers import remember_seen_rows, seen_row
 
-INSERT_SIGNAL = """
-INSERT OR IGNORE INTO signals
-  (source, key, category, occurred_at, stored_at, title, grp, url, customer_ref, email, email_norm,
-   domain, name, action, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-
 # Several records can stand for one trouble and share a key: a bounce-list entry and the
 # permanent failure that put the address there, an entry removed and added again. The stored
 # evidence is the earliest record's, ties broken by title and URL: a rule over the facts, so
@@ -44,7 +37,7 @@ NEW_COUNT = "SELECT COUNT(*) FROM signals WHERE id > ?"
 
 
 # One encoder for every row: json.dumps with options builds a new encoder per call.
-_encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
+encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
 
 # The signals a save just stored (id above the maximum before it), and whether each is linked.
 NEW_ROWS = """
@@ -80,7 +73,7 @@ def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
         domain,
         signal.name,
         signal.action,
-        _encode_detail(signal.detail if isinstance(signal.detail, dict) else dict(signal.detail)),
+        encode_detail(signal.detail if isinstance(signal.detail, dict) else dict(signal.detail)),
     )
 
 

@@ -4,10 +4,6 @@ is refused with the fix."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,14 +16,11 @@ from monitor.cli import main
 from monitor.config.load import load_settings
 from monitor.deploy.calendar import on_calendar
 from monitor.deploy.units import render_units
-from monitor.runner.schedule import first_fire_after, job_trigger
+from monitor.runner.schedule import job_trigger
 from tests.paths import ROOT
+from tests.systemd_helpers import BASES, analyze, elapses, needs_systemd, our_fires
 
-ANALYZE = shutil.which("systemd-analyze")
-needs_systemd = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
-ELAPSE = re.compile(r"(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
 EXAMPLE = (ROOT / "systemd" / "schedules.toml").read_text()
-BASES = ["2026-11-20 06:55:30", "2026-03-27 12:00:30", "2026-10-23 12:00:30", "2026-10-25 03:00:30"]
 VARIANTS = {
     "hours and every 20 minutes from :05": """
         [jobs.poll-sentry]
@@ -44,12 +37,6 @@ VARIANTS = {
         schedule = "15 9 1,15 * *"
     """,
 }
-
-
-def _analyze(*args: str) -> str:
-    assert ANALYZE is not None
-    env = {**os.environ, "TZ": "UTC", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
-    return subprocess.run([ANALYZE, *args], capture_output=True, text=True, env=env, check=True).stdout
 
 
 def _config(tmp_path: Path, jobs: str) -> Path:
@@ -72,18 +59,10 @@ def test_each_rendered_timer_fires_when_its_schedule_fires(
     ]
     trigger = job_trigger(settings.schedule_of(job), settings.zone)
 
-    systemd = [
-        datetime.fromisoformat(text).replace(tzinfo=UTC)
-        for text in ELAPSE.findall(
-            _analyze("calendar", "--iterations=6", f"--base-time={base} UTC", *calendars)
-        )
-    ]
-    ours, moment = [], datetime.fromisoformat(base).replace(tzinfo=UTC)
-    for _ in range(6):
-        fire = first_fire_after(trigger, moment)
-        assert fire is not None
-        ours.append(fire.astimezone(UTC))
-        moment = fire
+    systemd = elapses(
+        analyze("calendar", "--iterations=6", f"--base-time={base} UTC", *calendars, check=True).stdout
+    )
+    ours = our_fires(trigger, base)
 
     assert sorted(set(systemd))[:6] == ours
 
@@ -105,8 +84,10 @@ def _crontab_fires(
 def test_a_day_of_month_and_a_weekday_fire_on_either_like_crontab() -> None:
     base = datetime(2026, 1, 28, 12, 0, 30, tzinfo=UTC)
     calendars = on_calendar("30 6 1,15 * 0", "UTC")
-    out = _analyze("calendar", "--iterations=8", f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC", *calendars)
-    systemd = sorted({datetime.fromisoformat(t).replace(tzinfo=UTC) for t in ELAPSE.findall(out)})
+    out = analyze(
+        "calendar", "--iterations=8", f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC", *calendars, check=True
+    )
+    systemd = sorted(set(elapses(out.stdout)))
     cron = _crontab_fires(30, 6, {1, 15}, {0}, base)
 
     assert len(calendars) == 2
@@ -130,3 +111,8 @@ def test_a_time_the_spring_change_skips_is_refused_for_timers_with_the_fix(
     )
     assert "--mode daemon" in result.stderr
     assert runner.invoke(main, [*render, "--mode", "daemon"]).exit_code == 0
+
+
+def test_a_weekday_range_through_sunday_renders_as_the_scheduler_reads_it() -> None:
+    """`fri-sun` passes check-config and `monitor run`; the timers take it the same way."""
+    assert on_calendar("0 8 * * fri-sun", "UTC") == ["Fri,Sat,Sun *-*-* 08:00:00 UTC"]

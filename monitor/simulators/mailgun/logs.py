@@ -69,9 +69,11 @@ def _rfc2822(body: dict[str, Any], name: str, default: float) -> float:
     if raw in (None, ""):
         return default
     try:
-        return parsedate_to_datetime(str(raw)).timestamp()
+        moment = parsedate_to_datetime(str(raw))
     except (TypeError, ValueError):
         raise BadRequest(f"Invalid {name}: expected an RFC 2822 date") from None
+    # A `-0000` zone is naive here: it means UTC, not this machine's zone (as for the Events API).
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _first_page(
