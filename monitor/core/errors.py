@@ -40,6 +40,11 @@ class SourceError(MonitorError):
         self.status = status
 
 
+class StoreError(MonitorError):
+    """The database could not be written (a poll's writer process failed or ended). What was
+    not written is read again by the next poll: the cursors move with the rows they cover."""
+
+
 class DeliveryError(MonitorError):
     """The digest could not be delivered; nothing was recorded as sent."""
 

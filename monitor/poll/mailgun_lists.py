@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,9 @@ from monitor.sources.mailgun_client import LIST_LIMIT, list_url, section, walk
 from monitor.sources.mailgun_entries import entry_to_signal, parse_entry
 from monitor.sources.mailgun_parse import LISTS, Entry
 from monitor.store import write_tx
-from monitor.store.batch import SignalBatch, Step
+from monitor.store.batch import SignalBatch
+from monitor.store.signal_tx import Statement
+from monitor.store.signals import SaveResult
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ WHERE source = 'mailgun' AND key = :old_key
   AND NOT EXISTS (SELECT 1 FROM signals WHERE source = 'mailgun' AND key = :key)
 """
 
+
+PROMOTED = "promoted"  # the rows PROMOTE_FAILED_DELIVERY changed, counted in the batch's result
 
 MARK_REMOVED = (
     "UPDATE suppressions SET removed_at = ? WHERE list = ? AND address_norm = ? AND removed_at IS NULL"
@@ -131,7 +134,7 @@ def reconcile_list(
         db,
         now=now,
         extra_public_domains=section(settings).public_domains,
-        on_saved=lambda signals, result: stats.add(tally(signals, result)),
+        on_saved=lambda signals, result: _count(stats, signals, result),
     )
     try:
         for step in walk(client, url, {"limit": str(LIST_LIMIT)}, cap=MAX_LIST_PAGES, short_page_ends=True):
@@ -159,6 +162,11 @@ def reconcile_list(
         stats.removed += _mark_removed(db, name, now)
 
 
+def _count(stats: ListStats, signals: Sequence[Signal], result: SaveResult) -> None:
+    stats.add(tally(signals, result))
+    stats.promoted += result.counted.get(PROMOTED, 0)
+
+
 def _add_page(
     db: Database,
     batch: SignalBatch,
@@ -176,8 +184,8 @@ def _add_page(
     stats.added += len(changed) - readded
     stats.readded += readded
     signals = [_signal(entry, settings, backfill) for entry in changed]
-    promote = _promote_failed_deliveries(signals, stats) if name == "bounces" and signals else None
-    batch.add(signals, before=promote, also=_upsert(entries, now))
+    promote = _promote_failed_deliveries(signals) if name == "bounces" and signals else ()
+    batch.add(signals, before=promote, also=[_upsert(entries, now)])
 
 
 def _signal(entry: Entry, settings: Settings, backfill: bool) -> Signal:
@@ -211,24 +219,20 @@ def _has_entries(db: Database, name: str) -> bool:
     return db.execute("SELECT 1 FROM suppressions WHERE list = ? LIMIT 1", [name]).fetchone() is not None
 
 
-def _upsert(entries: Sequence[Entry], now: datetime) -> Step:
+def _upsert(entries: Sequence[Entry], now: datetime) -> Statement:
     """Every entry of the page, seen now; runs inside the page's signal transaction."""
     seen_at = to_db(now)
     rows = [
         (e.list, e.address_norm, e.address, to_db(e.created_at), seen_at, seen_at, json.dumps(e.detail))
         for e in entries
     ]
-
-    def upsert(conn: sqlite3.Connection) -> None:
-        conn.executemany(UPSERT_ENTRY, rows)
-
-    return upsert
+    return Statement(UPSERT_ENTRY, rows, many=True)
 
 
-def _promote_failed_deliveries(bounces: Sequence[Signal], stats: ListStats) -> Step:
-    """A step ahead of the page's insert, in its transaction: each earlier permanent failure to
-    an address now on the bounce list becomes that bounce, so the insert then finds the bounce
-    stored and ignores it."""
+def _promote_failed_deliveries(bounces: Sequence[Signal]) -> list[Statement]:
+    """A statement ahead of the page's insert, in its transaction: each earlier permanent
+    failure to an address now on the bounce list becomes that bounce, so the insert then finds
+    the bounce stored and ignores it. One prepared statement for the page."""
     params = [
         {
             "key": s.key,
@@ -238,11 +242,7 @@ def _promote_failed_deliveries(bounces: Sequence[Signal], stats: ListStats) -> S
         }
         for s in bounces
     ]
-
-    def promote(conn: sqlite3.Connection) -> None:  # one prepared statement for the page
-        stats.promoted += max(conn.executemany(PROMOTE_FAILED_DELIVERY, params).rowcount, 0)
-
-    return promote
+    return [Statement(PROMOTE_FAILED_DELIVERY, params, many=True, counted=PROMOTED)]
 
 
 class _Snapshot:

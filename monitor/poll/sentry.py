@@ -237,7 +237,7 @@ def _store_issue(
     for step in steps:
         stats.pages += 1
         signals = _signals(step.page.data, issue, sentry, rules, stats)
-        batch.add(signals, also=done if step.last else None)
+        batch.add(signals, also=[done] if step.last else ())
         if step.cut:
             stats.truncated += 1
             log.warning("Sentry issue %s has more than %d pages of events in the window; "

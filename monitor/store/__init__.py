@@ -27,36 +27,58 @@ def open_db(path: Path | str, *, migrate: bool = True) -> Database:
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Create the file ourselves so it is born owner-only; SQLite gives its -wal and
-        # -shm files the same mode as the database file.
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            _give_to_folder_owner(fd, path.parent)
-        finally:
-            os.close(fd)
+        _create_owner_only(path)
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
     )
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # Deleted rows (a retention purge) are overwritten with zeros, not left in free pages of the
-    # file, whatever the SQLite build's default is.
-    conn.execute("PRAGMA secure_delete = ON")
+    for pragma in connection_pragmas(file=str(path) != ":memory:"):
+        conn.execute(pragma)
     db = Database(conn)
-    if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL keeps it consistent
-        # A checkpoint syncs the file twice. At SQLite's default (every 1,000 pages, 4 MB) a
-        # backfill, whose every batch writes more than that, checkpointed after each commit
-        # and waited on the disk for a third of its SQL time. Every 10,000 pages (40 MB) keeps
-        # the same consistency (a power cut loses at most commits since the last checkpoint,
-        # which the next poll reads again: the cursors move in the same transactions), and the
-        # WAL file is cut back to 64 MB once checkpointed rather than kept at its largest.
-        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     if migrate:
         migrate_db(db)
     return db
+
+
+def connection_pragmas(*, file: bool = True) -> list[str]:
+    """The settings of every connection that writes: `open_db`'s, and a poll's writer process's."""
+    pragmas = [
+        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+        "PRAGMA foreign_keys = ON",
+        # Deleted rows (a retention purge) are overwritten with zeros, not left in free pages of
+        # the file, whatever the SQLite build's default is.
+        "PRAGMA secure_delete = ON",
+    ]
+    if file:
+        pragmas += [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",  # durable at checkpoints; WAL keeps it consistent
+            # A checkpoint syncs the file twice. At SQLite's default (every 1,000 pages, 4 MB) a
+            # backfill, whose every batch writes more than that, checkpointed after each commit
+            # and waited on the disk for a third of its SQL time. Every 10,000 pages (40 MB)
+            # keeps the same consistency (a power cut loses at most commits since the last
+            # checkpoint, which the next poll reads again: the cursors move in the same
+            # transactions), and the WAL file is cut back to 64 MB once checkpointed rather
+            # than kept at its largest.
+            f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}",
+            f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}",
+        ]
+    return pragmas
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create the file ourselves so it is born owner-only; SQLite gives its -wal and -shm files
+    the same mode as the database file. Only a file that does not exist yet: closing a
+    descriptor of a file drops every POSIX lock this process holds on it, including the
+    shared lock of another open connection, which would let a second process take the file
+    for its own (its last close then deletes the WAL under the first connection's feet)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    except FileExistsError:
+        return
+    try:
+        _give_to_folder_owner(fd, path.parent)
+    finally:
+        os.close(fd)
 
 
 def _give_to_folder_owner(fd: int, folder: Path) -> None:

@@ -1,37 +1,42 @@
-"""Pages of signals written together: one transaction per ~BATCH_ROWS signals, not per page.
+"""Pages of signals written together: one transaction per ~BATCH_ROWS signals, not per page,
+written by the poll's writer process while the poll reads on.
 
-A commit writes every database page its rows touched to the WAL. Signals are indexed six
-ways (key, time, customer, address, domain) and linked through a seventh index, each insert
-landing at a random place in each, so a page of 100 events dirties hundreds of index pages;
-committed page by page, a backfill rewrites the same index pages over and over. Gathering
-about twenty pages per transaction writes each touched page once per batch: a 100,000-event
-backfill then spends about a third less CPU.
+A commit writes every database page its rows touched to the WAL. Signals are indexed several
+ways (key, time, address, domain) and linked through another index, each insert landing at a
+random place in each, so a page of 100 events dirties hundreds of index pages; committed
+page by page, a backfill rewrites the same index pages over and over. Gathering about twenty
+pages per transaction writes each touched page once per batch.
 
 Nothing is held across a network wait: pages are gathered in memory (at most BATCH_ROWS
-signals, a few MB) and the transaction opens only to write them. A poll calls `flush` on
-its way out, error or not, so every page read before a failure is stored; a crash loses at
-most the gathered pages, which the next poll reads again (signal keys make that harmless)."""
+signals, a few MB) and the transaction opens only to write them. A full batch goes to the
+writer process (`store.writer`), which writes it while the next one is read; one batch is in
+flight at most. A poll calls `flush` on its way out, error or not: every page read before a
+failure is stored, and the writer has ended when it returns. A crash loses at most the batch
+being gathered and the one in flight, which the next poll reads again (signal keys make that
+harmless; the cursors move in the transaction of the rows they cover)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from monitor.core.models import Signal
-from monitor.store.signals import SaveResult, save_signals
+from monitor.store import connection_pragmas
+from monitor.store.signal_tx import Statement, Written, write_batch
+from monitor.store.signals import SAVE_SQL, SaveResult, batch_of
+from monitor.store.writer import WriterProcess, start_writer
 
 BATCH_ROWS = 2_000
 
-Step = Callable[[sqlite3.Connection], None]
 OnSaved = Callable[[Sequence[Signal], SaveResult], None]
 
 
 class SignalBatch:
-    """Gathers pages (`add`) and writes them with `save_signals` once `max_rows` signals are
-    waiting, or on `flush`. `on_saved(signals, result)` hears about each write, for counting."""
+    """Gathers pages (`add`) and writes them once `max_rows` signals are waiting, or on
+    `flush`. `on_saved(signals, result)` hears about each write, in order, for counting.
+    `use_writer`: write from a writer process (a database file only); False writes here."""
 
     def __init__(
         self,
@@ -41,50 +46,75 @@ class SignalBatch:
         extra_public_domains: Iterable[str] = (),
         on_saved: OnSaved | None = None,
         max_rows: int = BATCH_ROWS,
+        use_writer: bool = True,
     ) -> None:
         self.db, self.now, self.max_rows, self.on_saved = db, now, max_rows, on_saved
         self.extra_public_domains = tuple(extra_public_domains)
+        self.use_writer = use_writer and _file_of(db) is not None
+        self._writer: WriterProcess | None = None
         self._signals: list[Signal] = []
         self._cursors: dict[str, str] = {}
-        self._before: list[Step] = []
-        self._steps: list[Step] = []
+        self._before: list[Statement] = []
+        self._also: list[Statement] = []
 
     def add(
         self,
         signals: Sequence[Signal],
         *,
         cursors: Mapping[str, str] | None = None,
-        before: Step | None = None,
-        also: Step | None = None,
+        before: Sequence[Statement] = (),
+        also: Sequence[Statement] = (),
     ) -> None:
         """One page: its signals, the cursors it moves and its own bookkeeping, run in the same
         transaction as its rows: `before` ahead of them, `also` after them."""
         self._signals.extend(signals)
         self._cursors.update(cursors or {})
-        if before is not None:
-            self._before.append(before)
-        if also is not None:
-            self._steps.append(also)
+        self._before.extend(before)
+        self._also.extend(also)
         if len(self._signals) >= self.max_rows:
-            self.flush()
+            self._write()
 
     def flush(self) -> None:
-        """Write what is gathered, in one transaction. Taken before writing, so a failed write
-        is not attempted twice by a `finally`."""
-        if not (self._signals or self._cursors or self._before or self._steps):
+        """Write what is gathered and wait until everything handed over is written; the writer
+        process has ended when this returns, also when it raises."""
+        try:
+            self._write()
+        finally:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
+
+    def _write(self) -> None:
+        """Hand what is gathered to the writer (or write it here). Taken before writing, so a
+        failed write is not attempted twice by a `finally`."""
+        if not (self._signals or self._cursors or self._before or self._also):
             return
-        signals, cursors, before, steps = self._signals, self._cursors, self._before, self._steps
-        self._signals, self._cursors, self._before, self._steps = [], {}, [], []
-        result = save_signals(self.db, signals, now=self.now, cursors=cursors,
-                              extra_public_domains=self.extra_public_domains,
-                              before=_in_order(before), also=_in_order(steps))  # fmt: skip
+        signals = self._signals
+        batch = batch_of(signals, now=self.now, cursors=self._cursors,
+                         extra_public_domains=self.extra_public_domains,
+                         before=self._before, also=self._also)  # fmt: skip
+        self._signals, self._cursors, self._before, self._also = [], {}, [], []
+        writer = self._writer_process()
+        if writer is None:
+            self._saved(signals, write_batch(self.db.conn, SAVE_SQL, batch))
+        else:
+            writer.write(batch, lambda written: self._saved(signals, written))
+
+    def _saved(self, signals: Sequence[Signal], written: Written) -> None:
         if self.on_saved is not None:
-            self.on_saved(signals, result)
+            self.on_saved(signals, SaveResult.of(written))
+
+    def _writer_process(self) -> WriterProcess | None:
+        if self._writer is None and self.use_writer:
+            path = _file_of(self.db)
+            self._writer = start_writer(path, connection_pragmas(), SAVE_SQL) if path else None
+            self.use_writer = self._writer is not None  # no second attempt in this poll
+        return self._writer
 
 
-def _in_order(steps: Sequence[Step]) -> Step:
-    def run(conn: sqlite3.Connection) -> None:
-        for step in steps:
-            step(conn)
-
-    return run
+def _file_of(db: Database) -> str | None:
+    """The database's file; None for an in-memory or temporary one (no other process sees it)."""
+    for _seq, name, file in db.conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file) or None
+    return None

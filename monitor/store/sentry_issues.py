@@ -3,13 +3,13 @@ event count. The poll decides; these run the SQL (what a page added comes from `
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from monitor.core.timeutil import from_db, to_db
+from monitor.store.signal_tx import Statement
 
 CHUNK = 500  # stays under SQLite's bound-parameter limit
 
@@ -42,12 +42,8 @@ def remember_issue(
     title: str,
     category: str,
     now: datetime,
-) -> Callable[[sqlite3.Connection], None]:
-    """A step for `save_signals(also=...)`: marks the issue read in full, in the transaction
-    of its last page, so a crash before that page re-reads the issue next time."""
+) -> Statement:
+    """A statement for `save_signals(also=...)`: marks the issue read in full, in the
+    transaction of its last page, so a crash before that page re-reads the issue next time."""
     row = (issue_id, to_db(last_seen) if last_seen else None, title, category, to_db(now), event_count)
-
-    def remember(conn: sqlite3.Connection) -> None:
-        conn.execute(UPSERT_ISSUE, row)
-
-    return remember
+    return Statement(UPSERT_ISSUE, row)

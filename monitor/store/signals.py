@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -16,7 +16,8 @@ from monitor.core.linking import LINK_LEARNED_BY_EMAIL, LINK_STEPS, UNLINK_WEAK,
 from monitor.core.models import Signal, normalize_email
 from monitor.core.timeutil import to_db
 from monitor.store import write_tx
-from monitor.store.customers import remember_seen_rows, seen_row
+from monitor.store.customers import UPSERT_SEEN, seen_row
+from monitor.store.signal_tx import Batch, SaveSql, Statement, Written, write_batch
 
 # Several records can stand for one trouble and share a key: a bounce-list entry and the
 # permanent failure that put the address there, an entry removed and added again. The stored
@@ -33,17 +34,15 @@ ON CONFLICT (source, key) DO UPDATE SET
 WHERE (excluded.occurred_at, excluded.title, excluded.url) < (occurred_at, title, url)
 """
 
-NEW_COUNT = "SELECT COUNT(*) FROM signals WHERE id > ?"
-
-
 # One encoder for every row: json.dumps with options builds a new encoder per call.
 encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
 
-# The signals a save just stored (id above the maximum before it), and whether each is linked.
-NEW_ROWS = """
-SELECT s.key, l.signal_id IS NOT NULL FROM signals s LEFT JOIN links l ON l.signal_id = s.id
-WHERE s.id > ?
+SET_CURSOR = """
+INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
 """
+
+SAVE_SQL = SaveSql(SAVE_SIGNAL, UPSERT_SEEN, LINK_STEPS, LINK_LEARNED_BY_EMAIL, SET_CURSOR)
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,12 @@ class SaveResult:
     linked: int  # of those, linked to a customer
     new_keys: frozenset[str] = frozenset()  # the keys of the new signals
     linked_keys: frozenset[str] = frozenset()  # of those, the ones linked to a customer
+    counted: Mapping[str, int] = field(default_factory=dict)  # rows changed by counted statements
+
+    @classmethod
+    def of(cls, written: Written) -> SaveResult:
+        return cls(written.new, len(written.linked_keys), written.new_keys, written.linked_keys,
+                   written.counted)  # fmt: skip
 
 
 def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
@@ -77,6 +82,31 @@ def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
     )
 
 
+def batch_of(
+    signals: Sequence[Signal],
+    *,
+    now: datetime,
+    cursors: Mapping[str, str] | None = None,
+    extra_public_domains: Iterable[str] = (),
+    before: Sequence[Statement] = (),
+    also: Sequence[Statement] = (),
+) -> Batch:
+    """The rows of one write, as plain data (see `signal_tx`)."""
+    stored_at = to_db(now)
+    # A customer retrying a purchase appears many times in one page: upsert each once.
+    seen = dict.fromkeys(
+        seen_row(s.customer_ref, s.email, s.name, stored_at) for s in signals if s.customer_ref
+    )
+    return Batch(
+        rows=[signal_row(signal, stored_at) for signal in signals],
+        seen=list(seen),
+        cursors=[(name, value, stored_at) for name, value in (cursors or {}).items()],
+        before=list(before),
+        also=list(also),
+        public_domains=_public_domains_json(tuple(extra_public_domains)),
+    )
+
+
 def save_signals(
     db: Database,
     signals: Sequence[Signal],
@@ -84,45 +114,18 @@ def save_signals(
     now: datetime,
     cursors: Mapping[str, str] | None = None,
     extra_public_domains: Iterable[str] = (),
-    before: Callable[[sqlite3.Connection], None] | None = None,
-    also: Callable[[sqlite3.Connection], None] | None = None,
+    before: Sequence[Statement] = (),
+    also: Sequence[Statement] = (),
 ) -> SaveResult:
     """Store pages of signals, learn customers seen in them, link the new ones and move the
     cursors: all in one transaction, so a crash repeats at most these pages and loses nothing.
     `before` runs first and `also` last inside the same transaction (a source's own
     bookkeeping: which stored signals the new ones replace, which Sentry issues were read in
-    full). The work is proportional to the page, never to what is
-    stored already: one prepared statement per kind of row, linking limited to the page."""
-    stored_at = to_db(now)
-    rows = [signal_row(signal, stored_at) for signal in signals]
-    # A customer retrying a purchase appears many times in one page: upsert each once.
-    seen = list(
-        dict.fromkeys(seen_row(s.customer_ref, s.email, s.name, stored_at) for s in signals if s.customer_ref)
-    )
-    new_keys: frozenset[str] = frozenset()
-    linked_keys: frozenset[str] = frozenset()
-    with write_tx(db) as conn:
-        if before is not None:
-            before(conn)
-        # SQLite gives a new row the largest rowid + 1, so what this insert adds has an id above
-        # the current maximum: linking looks at this page only, however much is stored.
-        after_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM signals").fetchone()[0]
-        conn.executemany(SAVE_SIGNAL, rows)
-        new = conn.execute(NEW_COUNT, (after_id,)).fetchone()[0]
-        learned = remember_seen_rows(conn, seen)
-        if new:
-            link_signals(conn, after_id=after_id, extra_public_domains=extra_public_domains)
-            found = conn.execute(NEW_ROWS, (after_id,)).fetchall()
-            new_keys = frozenset(key for key, _ in found)
-            linked_keys = frozenset(key for key, linked in found if linked)
-        if learned:  # a new or completed customer may own earlier signals that named only the address
-            emails = sorted({row[2] for row in seen if row[2]})
-            conn.execute(LINK_LEARNED_BY_EMAIL, {"emails": json.dumps(emails)})
-        for name, value in (cursors or {}).items():
-            set_cursor(conn, name, value, now)
-        if also is not None:
-            also(conn)
-    return SaveResult(new=new, linked=len(linked_keys), new_keys=new_keys, linked_keys=linked_keys)
+    full). The work is proportional to the batch, never to what is stored already: one
+    prepared statement per kind of row, linking limited to the batch (`signal_tx`)."""
+    batch = batch_of(signals, now=now, cursors=cursors, extra_public_domains=extra_public_domains,
+                     before=before, also=also)  # fmt: skip
+    return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch))
 
 
 def link_signals(
@@ -162,11 +165,7 @@ def get_cursor(db: Database, name: str) -> str | None:
 
 
 def set_cursor(conn: sqlite3.Connection, name: str, value: str, now: datetime) -> None:
-    conn.execute(
-        "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (name, value, to_db(now)),
-    )
+    conn.execute(SET_CURSOR, (name, value, to_db(now)))
 
 
 def count_signals(db: Database, source: str | None = None) -> int:

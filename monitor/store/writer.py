@@ -1,0 +1,107 @@
+"""A poll's writer process: its batches are written by a second process while it reads on.
+
+Python's `sqlite3` takes the interpreter lock back between every row it steps, so a writer
+thread beside the threads that read and parse pages waits for the lock at every row (a
+100,000-row batch took minutes instead of two seconds). A process has its own interpreter: the
+poll reads, parses and builds the next batch while the previous one is written, on another
+core. The writer is a bare interpreter running `signal_tx` (stdlib only, about 12 MB, started
+in a few milliseconds); batches cross a pipe as built-in types.
+
+One batch is in flight at most: `write` first waits for the previous batch's answer, so memory
+stays at two batches and a failure is raised at the next write, not lost. The guarantees stay
+those of one transaction per batch: the writer finishes (commits or rolls back) the batch it
+has, then ends when the pipe closes, also when the poll's process was killed."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+from monitor.core.errors import StoreError
+from monitor.store import signal_tx
+from monitor.store.signal_tx import Batch, SaveSql, Written
+
+log = logging.getLogger(__name__)
+
+Done = Callable[[Written], None]
+CLOSE_TIMEOUT_S = 60  # a batch of a few thousand rows takes well under a second
+
+
+class WriterProcess:
+    """Writes batches into the database at `path` from a child process (see the module)."""
+
+    def __init__(self, path: str, pragmas: list[str], sql: SaveSql) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", signal_tx.__file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self._requests: IO[bytes] = self.process.stdin  # type: ignore[assignment]
+        self._replies: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        self._pending: Done | None = None
+        self._send((path, pragmas, tuple(sql)))
+
+    def write(self, batch: Batch, done: Done) -> None:
+        """Hand `batch` to the writer; `done(written)` runs when its answer is read (at the next
+        `write`, `wait` or `close`). Raises StoreError for the batch before it, if that failed."""
+        self.wait()
+        self._send((*batch[:3], [tuple(s) for s in batch.before], [tuple(s) for s in batch.also],
+                    batch.public_domains))  # fmt: skip
+        self._pending = done
+
+    def wait(self) -> None:
+        """Until the batch in flight is written (or raise StoreError if it was not)."""
+        if self._pending is None:
+            return
+        done, self._pending = self._pending, None
+        try:
+            reply = pickle.load(self._replies)  # noqa: S301 (our own child, a private pipe)
+        except (EOFError, OSError, pickle.UnpicklingError) as err:
+            raise self._ended(err) from err
+        if reply[0] != "ok":
+            raise StoreError(f"Writing to the database failed ({reply[1]}: {reply[2]}).")
+        done(Written(*reply[1]))
+
+    def close(self) -> None:
+        """Wait for the batch in flight, then let the writer end. Always ends the child."""
+        try:
+            self.wait()
+        finally:
+            with contextlib.suppress(OSError):  # it is already gone: its exit status says more
+                self._requests.close()
+            try:
+                self.process.wait(timeout=CLOSE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self._replies.close()
+
+    def _send(self, message: Any) -> None:
+        try:
+            pickle.dump(message, self._requests, protocol=pickle.HIGHEST_PROTOCOL)
+            self._requests.flush()
+        except OSError as err:
+            raise self._ended(err) from err
+
+    def _ended(self, err: BaseException) -> StoreError:
+        code = self.process.poll()
+        how = f"exit status {code}" if code is not None else type(err).__name__
+        return StoreError(f"The database writer process ended unexpectedly ({how}); "
+                          "what it had not written is read again by the next poll.")  # fmt: skip
+
+
+def start_writer(path: str, pragmas: list[str], sql: SaveSql) -> WriterProcess | None:
+    """A writer for the database file at `path`; None when no process can be started here
+    (the poll then writes in its own process, as it would with one core)."""
+    if not sys.executable:
+        return None
+    try:
+        return WriterProcess(path, pragmas, sql)
+    except OSError as err:
+        log.warning("No writer process (%s); writing from the poll's own process", err)
+        return None
