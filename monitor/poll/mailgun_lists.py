@@ -29,8 +29,8 @@ from monitor.sources.mailgun_entries import entry_to_signal, parse_entry
 from monitor.sources.mailgun_parse import LISTS, Entry
 from monitor.store import write_tx
 from monitor.store.batch import SignalBatch
-from monitor.store.signal_tx import Statement
 from monitor.store.signals import SaveResult
+from monitor.writer.tx import Statement
 
 log = logging.getLogger(__name__)
 

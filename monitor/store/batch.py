@@ -9,7 +9,7 @@ pages per transaction writes each touched page once per batch.
 
 Nothing is held across a network wait: pages are gathered in memory (at most BATCH_ROWS
 signals, a few MB) and the transaction opens only to write them. A full batch goes to the
-writer process (`store.writer`), which writes it while the next one is read; one batch is in
+writer process (`writer.process`), which writes it while the next one is read; one batch is in
 flight at most. A poll calls `flush` on its way out, error or not: every page read before a
 failure is stored, and the writer has ended when it returns. A crash loses at most the batch
 being gathered and the one in flight, which the next poll reads again (signal keys make that
@@ -24,9 +24,9 @@ from sqlite_utils import Database
 
 from monitor.core.models import Signal
 from monitor.store import connection_pragmas
-from monitor.store.signal_tx import Statement, Written, write_batch
 from monitor.store.signals import SAVE_SQL, SaveResult, batch_of
-from monitor.store.writer import WriterProcess, start_writer
+from monitor.writer.process import WriterProcess, start_writer
+from monitor.writer.tx import Statement, Written, write_batch
 
 BATCH_ROWS = 2_000
 

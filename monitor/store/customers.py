@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from monitor.core.models import Customer, email_domain, normalize_email
+from monitor.core.models import Customer
 
 # The import is the source of truth: it overwrites every column it carries.
 UPSERT_IMPORTED = """
@@ -59,22 +59,6 @@ def customer_row(customer: Customer, updated_at: str) -> tuple[str | None, ...]:
 def upsert_imported(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> None:
     """Within the caller's transaction: one prepared statement for the whole batch."""
     conn.executemany(UPSERT_IMPORTED, rows)
-
-
-def seen_row(
-    customer_id: str, email: str | None, name: str | None, updated_at: str
-) -> tuple[str | None, ...]:
-    """The parameters of UPSERT_SEEN for a customer named in a signal."""
-    first, _, last = (name or "").strip().partition(" ")
-    norm = normalize_email(email)
-    email = (email or "").strip() or None
-    return (customer_id, email, norm, email_domain(norm), first or None, last or None, updated_at)
-
-
-def remember_seen_rows(conn: sqlite3.Connection, rows: Iterable[tuple[str | None, ...]]) -> int:
-    """Within the caller's transaction: `seen_row`s of a page, one prepared statement for all.
-    Returns how many customers were created or had something filled in."""
-    return max(conn.executemany(UPSERT_SEEN, rows).rowcount, 0)
 
 
 def get_customer(db: Database, customer_id: str) -> dict[str, object] | None:

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from monitor.core.classify import Classification, ErrorText, action_for
 from monitor.core.timeutil import to_db
 from monitor.store import write_tx
-from monitor.store.signals import encode_detail
+from monitor.writer.tx import encode_detail
 
 SELECT_STORED = """
 SELECT id, title, category, customer_ref, detail FROM signals

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from monitor.core.timeutil import from_db, to_db
-from monitor.store.signal_tx import Statement
+from monitor.writer.tx import Statement
 
 CHUNK = 500  # stays under SQLite's bound-parameter limit
 

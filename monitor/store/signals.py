@@ -13,11 +13,11 @@ from functools import lru_cache
 from sqlite_utils import Database
 
 from monitor.core.linking import LINK_LEARNED_BY_EMAIL, LINK_STEPS, UNLINK_WEAK, public_domains
-from monitor.core.models import Signal, normalize_email
+from monitor.core.models import Signal
 from monitor.core.timeutil import to_db
 from monitor.store import write_tx
-from monitor.store.customers import UPSERT_SEEN, seen_row
-from monitor.store.signal_tx import Batch, SaveSql, Statement, Written, write_batch
+from monitor.store.customers import UPSERT_SEEN
+from monitor.writer.tx import Batch, SaveSql, Statement, Written, write_batch
 
 # Several records can stand for one trouble and share a key: a bounce-list entry and the
 # permanent failure that put the address there, an entry removed and added again. The stored
@@ -33,9 +33,6 @@ ON CONFLICT (source, key) DO UPDATE SET
   email = excluded.email, name = excluded.name, detail = excluded.detail
 WHERE (excluded.occurred_at, excluded.title, excluded.url) < (occurred_at, title, url)
 """
-
-# One encoder for every row: json.dumps with options builds a new encoder per call.
-encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
 
 SET_CURSOR = """
 INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
@@ -59,29 +56,6 @@ class SaveResult:
                    written.counted)  # fmt: skip
 
 
-def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
-    norm = normalize_email(signal.email)
-    # As email_domain(norm), without normalizing a second time.
-    domain = norm.rpartition("@")[2] or None if norm and "@" in norm else None
-    return (
-        signal.source,
-        signal.key,
-        signal.category,
-        to_db(signal.occurred_at),
-        stored_at,
-        signal.title,
-        signal.group,
-        signal.url,
-        signal.customer_ref,
-        signal.email,
-        norm,
-        domain,
-        signal.name,
-        signal.action,
-        encode_detail(signal.detail if isinstance(signal.detail, dict) else dict(signal.detail)),
-    )
-
-
 def batch_of(
     signals: Sequence[Signal],
     *,
@@ -91,15 +65,12 @@ def batch_of(
     before: Sequence[Statement] = (),
     also: Sequence[Statement] = (),
 ) -> Batch:
-    """The rows of one write, as plain data (see `signal_tx`)."""
+    """One write's batch (see `writer.tx`)."""
     stored_at = to_db(now)
-    # A customer retrying a purchase appears many times in one page: upsert each once.
-    seen = dict.fromkeys(
-        seen_row(s.customer_ref, s.email, s.name, stored_at) for s in signals if s.customer_ref
-    )
     return Batch(
-        rows=[signal_row(signal, stored_at) for signal in signals],
-        seen=list(seen),
+        # A read-only mapping does not pickle; the writer process takes the batch pickled.
+        signals=[s if type(s.detail) is dict else s._replace(detail=dict(s.detail)) for s in signals],
+        stored_at=stored_at,
         cursors=[(name, value, stored_at) for name, value in (cursors or {}).items()],
         before=list(before),
         also=list(also),
@@ -122,7 +93,7 @@ def save_signals(
     `before` runs first and `also` last inside the same transaction (a source's own
     bookkeeping: which stored signals the new ones replace, which Sentry issues were read in
     full). The work is proportional to the batch, never to what is stored already: one
-    prepared statement per kind of row, linking limited to the batch (`signal_tx`)."""
+    prepared statement per kind of row, linking limited to the batch (`writer.tx`)."""
     batch = batch_of(signals, now=now, cursors=cursors, extra_public_domains=extra_public_domains,
                      before=before, also=also)  # fmt: skip
     return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch))

@@ -4,8 +4,8 @@ Python's `sqlite3` takes the interpreter lock back between every row it steps, s
 thread beside the threads that read and parse pages waits for the lock at every row (a
 100,000-row batch took minutes instead of two seconds). A process has its own interpreter: the
 poll reads, parses and builds the next batch while the previous one is written, on another
-core. The writer is a bare interpreter running `signal_tx` (stdlib only, about 12 MB, started
-in a few milliseconds); batches cross a pipe as built-in types.
+core. The writer is a bare interpreter running `writer.tx` (the standard library and the
+core's records; about 12 MB, started in a few milliseconds); batches cross a pipe, pickled.
 
 One batch is in flight at most: `write` first waits for the previous batch's answer, so memory
 stays at two batches and a failure is raised at the next write, not lost. The guarantees stay
@@ -20,16 +20,20 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
+import monitor
 from monitor.core.errors import StoreError
-from monitor.store import signal_tx
-from monitor.store.signal_tx import Batch, SaveSql, Written
+from monitor.writer.tx import Batch, SaveSql, Written
 
 log = logging.getLogger(__name__)
 
 Done = Callable[[Written], None]
 CLOSE_TIMEOUT_S = 60  # a batch of a few thousand rows takes well under a second
+# The package's folder, put on the bare interpreter's path: no site-packages, no environment.
+PACKAGE_ROOT = str(Path(monitor.__file__).resolve().parent.parent)
+ENTRY = f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); from monitor.writer.tx import main; main()"
 
 
 class WriterProcess:
@@ -37,21 +41,20 @@ class WriterProcess:
 
     def __init__(self, path: str, pragmas: list[str], sql: SaveSql) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", signal_tx.__file__],
+            [sys.executable, "-I", "-S", "-c", ENTRY],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
         self._requests: IO[bytes] = self.process.stdin  # type: ignore[assignment]
         self._replies: IO[bytes] = self.process.stdout  # type: ignore[assignment]
         self._pending: Done | None = None
-        self._send((path, pragmas, tuple(sql)))
+        self._send((path, pragmas, sql))
 
     def write(self, batch: Batch, done: Done) -> None:
         """Hand `batch` to the writer; `done(written)` runs when its answer is read (at the next
         `write`, `wait` or `close`). Raises StoreError for the batch before it, if that failed."""
         self.wait()
-        self._send((*batch[:3], [tuple(s) for s in batch.before], [tuple(s) for s in batch.also],
-                    batch.public_domains))  # fmt: skip
+        self._send(batch)
         self._pending = done
 
     def wait(self) -> None:
@@ -65,7 +68,7 @@ class WriterProcess:
             raise self._ended(err) from err
         if reply[0] != "ok":
             raise StoreError(f"Writing to the database failed ({reply[1]}: {reply[2]}).")
-        done(Written(*reply[1]))
+        done(reply[1])
 
     def close(self) -> None:
         """Wait for the batch in flight, then let the writer end. Always ends the child."""

@@ -1,13 +1,14 @@
 """One batch of signals written in one transaction, as a function of plain data.
 
-The SQL steps of a poll's write (`save_signals`): store the rows, learn the customers seen
-in them, link the new ones, move the cursors, run the source's own bookkeeping. This module
-imports nothing but the standard library, and nothing of the package, so the same function
-runs in the poll's process and in its writer process (`store.writer`), which starts as a bare
-interpreter running this file: a few milliseconds and about 12 MB, not the monitor's imports.
+The SQL steps of a poll's write (`save_signals`): turn the signals into rows, store them,
+learn the customers seen in them, link the new ones, move the cursors, run the source's own
+bookkeeping. The same function runs in the poll's process and in its writer process
+(`writer.process`), so this module imports only the standard library and the core's records:
+the writer starts as a bare interpreter (`python -I -S`), in a few milliseconds and about
+12 MB, without the monitor's other imports.
 
-Everything crossing to the writer is built-in types (tuples, lists, strings, numbers): a
-NamedTuple of this module would be pickled by a module path the writer cannot import."""
+What crosses to the writer is this module's records, the core's and built-in types: the
+writer imports nothing else, so nothing else would unpickle there."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ import pickle
 import signal
 import sqlite3
 import sys
+from collections.abc import Sequence
 from typing import Any, BinaryIO, NamedTuple
+
+from monitor.core.models import Signal, email_domain, normalize_email
+from monitor.core.timeutil import to_db
 
 
 class Statement(NamedTuple):
@@ -43,8 +48,8 @@ class SaveSql(NamedTuple):
 class Batch(NamedTuple):
     """What one transaction writes."""
 
-    rows: list[tuple[Any, ...]]  # signal rows, in the order of `insert_signal`'s parameters
-    seen: list[tuple[Any, ...]]  # customers named in them, in `upsert_seen`'s order
+    signals: list[Signal]  # each `detail` a dict (a read-only mapping does not pickle)
+    stored_at: str  # the poll's time, as stored
     cursors: list[tuple[str, str, str]]  # (name, value, updated_at)
     before: list[Statement]  # ahead of the rows
     also: list[Statement]  # after them
@@ -58,9 +63,53 @@ class Written(NamedTuple):
     counted: dict[str, int]  # rows changed by the counted statements
 
 
+# One encoder for every row: json.dumps with options builds a new encoder per call.
+encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
+def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
+    """The parameters of `SaveSql.insert_signal` for one signal."""
+    norm = normalize_email(signal.email)
+    # As email_domain(norm), without normalizing a second time.
+    domain = norm.rpartition("@")[2] or None if norm and "@" in norm else None
+    return (
+        signal.source,
+        signal.key,
+        signal.category,
+        to_db(signal.occurred_at),
+        stored_at,
+        signal.title,
+        signal.group,
+        signal.url,
+        signal.customer_ref,
+        signal.email,
+        norm,
+        domain,
+        signal.name,
+        signal.action,
+        encode_detail(signal.detail if isinstance(signal.detail, dict) else dict(signal.detail)),
+    )
+
+
+def seen_rows(signals: Sequence[Signal], stored_at: str) -> list[tuple[str | None, ...]]:
+    """The parameters of `SaveSql.upsert_seen` for each customer the signals name by ID. A
+    customer retrying a purchase appears many times in one page: each row once."""
+    rows: dict[tuple[str | None, ...], None] = {}
+    for s in signals:
+        if s.customer_ref:
+            first, _, last = (s.name or "").strip().partition(" ")
+            norm = normalize_email(s.email)
+            email = (s.email or "").strip() or None
+            rows[
+                (s.customer_ref, email, norm, email_domain(norm), first or None, last or None, stored_at)
+            ] = None
+    return list(rows)
+
+
 # SQLite gives a new row the largest rowid + 1, so what an insert adds has an id above the
 # maximum before it: linking and counting look at this batch only, however much is stored.
 MAX_ID = "SELECT COALESCE(MAX(id), 0) FROM signals"
+NEW_COUNT = "SELECT COUNT(*) FROM signals WHERE id > ?"
 NEW_ROWS = """
 SELECT s.key, l.signal_id IS NOT NULL FROM signals s LEFT JOIN links l ON l.signal_id = s.id
 WHERE s.id > ?
@@ -81,25 +130,28 @@ def write_batch(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written
 
 
 def _write(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written:
+    rows = [signal_row(signal, batch.stored_at) for signal in batch.signals]
+    seen = seen_rows(batch.signals, batch.stored_at)
     counted: dict[str, int] = {}
     _run(conn, batch.before, counted)
     after_id = conn.execute(MAX_ID).fetchone()[0]
-    conn.executemany(sql.insert_signal, batch.rows)
-    found = conn.execute(NEW_ROWS, (after_id,)).fetchall() if batch.rows else []
-    learned = max(conn.executemany(sql.upsert_seen, batch.seen).rowcount, 0) if batch.seen else 0
-    if found:
+    conn.executemany(sql.insert_signal, rows)
+    new = conn.execute(NEW_COUNT, (after_id,)).fetchone()[0] if rows else 0
+    learned = max(conn.executemany(sql.upsert_seen, seen).rowcount, 0) if seen else 0
+    found = []
+    if new:
         params = {"after_id": after_id, "public_domains": batch.public_domains}
         for step in sql.link_steps:
             conn.execute(step, params)
         found = conn.execute(NEW_ROWS, (after_id,)).fetchall()
     if learned:  # a new or completed customer may own earlier signals that named only the address
-        emails = sorted({row[2] for row in batch.seen if row[2]})
+        emails = sorted({row[2] for row in seen if row[2]})
         conn.execute(sql.link_learned, {"emails": json.dumps(emails)})
     for cursor in batch.cursors:
         conn.execute(sql.set_cursor, cursor)
     _run(conn, batch.also, counted)
     return Written(
-        new=len(found),
+        new=new,
         new_keys=frozenset(key for key, _ in found),
         linked_keys=frozenset(key for key, linked in found if linked),
         counted=counted,
@@ -107,7 +159,7 @@ def _write(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written:
 
 
 def _run(conn: sqlite3.Connection, statements: list[Statement], counted: dict[str, int]) -> None:
-    for sql, params, many, name in statements:  # plain tuples too: as they reach the writer
+    for sql, params, many, name in statements:
         cursor = conn.executemany(sql, params) if many else conn.execute(sql, params)
         if name:
             counted[name] = counted.get(name, 0) + max(cursor.rowcount, 0)
@@ -122,18 +174,17 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     # decides when writing ends (it flushes what it read, then closes the pipe).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    path, pragmas, sql_fields = pickle.load(requests)  # noqa: S301 (our own parent, a private pipe)
-    sql = SaveSql(*sql_fields)
+    path, pragmas, sql = pickle.load(requests)  # noqa: S301 (our own parent, a private pipe)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in pragmas:
         conn.execute(pragma)
     while True:
         try:
-            fields = pickle.load(requests)  # noqa: S301
+            batch = pickle.load(requests)  # noqa: S301
         except EOFError:
             break
         try:
-            reply: tuple[Any, ...] = ("ok", tuple(write_batch(conn, sql, Batch(*fields))))
+            reply: tuple[Any, ...] = ("ok", write_batch(conn, sql, batch))
         except Exception as err:  # told to the poll, which raises it; the writer goes on
             reply = ("error", type(err).__name__, str(err))
         pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)
@@ -141,5 +192,6 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     conn.close()
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The writer process's entry (see `writer.process`)."""
     serve(sys.stdin.buffer, sys.stdout.buffer)
