@@ -102,7 +102,7 @@ class SignalBatch:
 
     def _saved(self, signals: Sequence[Signal], written: Written) -> None:
         if self.on_saved is not None:
-            self.on_saved(signals, SaveResult.of(written))
+            self.on_saved(signals, SaveResult.of(written, signals))
 
     def _writer_process(self) -> WriterProcess | None:
         if self._writer is None and self.use_writer:

@@ -51,9 +51,11 @@ class SaveResult:
     counted: Mapping[str, int] = field(default_factory=dict)  # rows changed by counted statements
 
     @classmethod
-    def of(cls, written: Written) -> SaveResult:
-        return cls(written.new, len(written.linked_keys), written.new_keys, written.linked_keys,
-                   written.counted)  # fmt: skip
+    def of(cls, written: Written, signals: Sequence[Signal]) -> SaveResult:
+        """From the writer's answer about the batch of these signals."""
+        linked = frozenset(signals[at].key for at in written.linked_at)
+        new_keys = frozenset(signals[at].key for at in written.new_at)
+        return cls(written.new, len(linked), new_keys, linked, written.counted)
 
 
 def batch_of(
@@ -96,7 +98,7 @@ def save_signals(
     prepared statement per kind of row, linking limited to the batch (`writer.tx`)."""
     batch = batch_of(signals, now=now, cursors=cursors, extra_public_domains=extra_public_domains,
                      before=before, also=also)  # fmt: skip
-    return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch))
+    return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch), batch.signals)
 
 
 def link_signals(

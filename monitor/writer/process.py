@@ -7,8 +7,9 @@ poll reads, parses and builds the next batch while the previous one is written, 
 core. The writer is a bare interpreter running `writer.tx` (the standard library and the
 core's records; about 12 MB, started in a few milliseconds); batches cross a pipe, pickled.
 
-One batch is in flight at most: `write` first waits for the previous batch's answer, so memory
-stays at two batches and a failure is raised at the next write, not lost. The guarantees stay
+At most two batches are in flight (`IN_FLIGHT`): `write` first reads the oldest answer when
+two are, so memory stays at a few batches and a failure is raised at a later write or at
+`close`, never lost. The guarantees stay
 those of one transaction per batch: the writer finishes (commits or rolls back) the batch it
 has, then ends when the pipe closes, also when the poll's process was killed."""
 
@@ -17,11 +18,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import pickle
+import queue
 import subprocess
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import monitor
 from monitor.core.errors import StoreError
@@ -31,6 +35,9 @@ log = logging.getLogger(__name__)
 
 Done = Callable[[Written], None]
 CLOSE_TIMEOUT_S = 60  # a batch of a few thousand rows takes well under a second
+# Batches handed over and not yet answered: the one being written and the one arriving. The
+# poll gathers the next meanwhile, so it is at most three batches ahead of the database.
+IN_FLIGHT = 2
 # The package's folder, put on the bare interpreter's path: no site-packages, no environment.
 PACKAGE_ROOT = str(Path(monitor.__file__).resolve().parent.parent)
 ENTRY = f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); from monitor.writer.tx import main; main()"
@@ -47,21 +54,45 @@ class WriterProcess:
         )
         self._requests: IO[bytes] = self.process.stdin  # type: ignore[assignment]
         self._replies: IO[bytes] = self.process.stdout  # type: ignore[assignment]
-        self._pending: Done | None = None
-        self._send((path, pragmas, sql))
+        self._pending: deque[Done] = deque()
+        # Pickled batches go down the pipe from a thread: the writer reads a batch while it
+        # arrives, and the poll goes on reading pages meanwhile instead of waiting for it.
+        self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+        self._sender = threading.Thread(target=self._send_all, name="writer-pipe", daemon=True)
+        self._sender.start()
+        self._outbox.put(pickle.dumps((path, pragmas, sql), protocol=pickle.HIGHEST_PROTOCOL))
 
     def write(self, batch: Batch, done: Done) -> None:
-        """Hand `batch` to the writer; `done(written)` runs when its answer is read (at the next
-        `write`, `wait` or `close`). Raises StoreError for the batch before it, if that failed."""
-        self.wait()
-        self._send(batch)
-        self._pending = done
+        """Hand `batch` to the writer; `done(written)` runs when its answer is read, in order,
+        at a later `write`, `wait` or `close`. Raises StoreError when an earlier batch failed."""
+        while len(self._pending) >= IN_FLIGHT:
+            self._answer()
+        self._outbox.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        self._pending.append(done)
 
     def wait(self) -> None:
-        """Until the batch in flight is written (or raise StoreError if it was not)."""
-        if self._pending is None:
-            return
-        done, self._pending = self._pending, None
+        """Until every batch handed over is written (or raise StoreError for one that was not)."""
+        while self._pending:
+            self._answer()
+
+    def close(self) -> None:
+        """Wait for the batches in flight, then let the writer end. Always ends the child."""
+        try:
+            self.wait()
+        finally:
+            self._pending.clear()
+            self._outbox.put(None)  # the pipe closes once what is queued is sent
+            self._sender.join(CLOSE_TIMEOUT_S)
+            try:
+                self.process.wait(timeout=CLOSE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self._replies.close()
+
+    def _answer(self) -> None:
+        """Read the answer about the oldest batch in flight."""
+        done = self._pending.popleft()
         try:
             reply = pickle.load(self._replies)  # noqa: S301 (our own child, a private pipe)
         except (EOFError, OSError, pickle.UnpicklingError) as err:
@@ -70,26 +101,20 @@ class WriterProcess:
             raise StoreError(f"Writing to the database failed ({reply[1]}: {reply[2]}).")
         done(reply[1])
 
-    def close(self) -> None:
-        """Wait for the batch in flight, then let the writer end. Always ends the child."""
-        try:
-            self.wait()
-        finally:
-            with contextlib.suppress(OSError):  # it is already gone: its exit status says more
-                self._requests.close()
+    def _send_all(self) -> None:
+        """The sending thread: each queued message down the pipe, until None. Once the pipe is
+        broken (the writer is gone) the rest is dropped; the poll learns it from the replies."""
+        broken = False
+        while (message := self._outbox.get()) is not None:
+            if broken:
+                continue
             try:
-                self.process.wait(timeout=CLOSE_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self._replies.close()
-
-    def _send(self, message: Any) -> None:
-        try:
-            pickle.dump(message, self._requests, protocol=pickle.HIGHEST_PROTOCOL)
-            self._requests.flush()
-        except OSError as err:
-            raise self._ended(err) from err
+                self._requests.write(message)
+                self._requests.flush()
+            except OSError:
+                broken = True
+        with contextlib.suppress(OSError):
+            self._requests.close()
 
     def _ended(self, err: BaseException) -> StoreError:
         code = self.process.poll()

@@ -57,9 +57,12 @@ class Batch(NamedTuple):
 
 
 class Written(NamedTuple):
+    """What a batch stored, small enough to cross the pipe at once: the new signals by their
+    place in `Batch.signals` (the last of those sharing a key), not by their keys."""
+
     new: int  # signals not stored before
-    new_keys: frozenset[str]
-    linked_keys: frozenset[str]  # of the new ones, those linked to a customer
+    new_at: list[int]
+    linked_at: list[int]  # of the new ones, those linked to a customer
     counted: dict[str, int]  # rows changed by the counted statements
 
 
@@ -138,7 +141,7 @@ def _write(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written:
     conn.executemany(sql.insert_signal, rows)
     new = conn.execute(NEW_COUNT, (after_id,)).fetchone()[0] if rows else 0
     learned = max(conn.executemany(sql.upsert_seen, seen).rowcount, 0) if seen else 0
-    found = []
+    found: list[tuple[str, int]] = []
     if new:
         params = {"after_id": after_id, "public_domains": batch.public_domains}
         for step in sql.link_steps:
@@ -150,10 +153,11 @@ def _write(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written:
     for cursor in batch.cursors:
         conn.execute(sql.set_cursor, cursor)
     _run(conn, batch.also, counted)
+    place = {signal.key: number for number, signal in enumerate(batch.signals)}
     return Written(
         new=new,
-        new_keys=frozenset(key for key, _ in found),
-        linked_keys=frozenset(key for key, linked in found if linked),
+        new_at=sorted(place[key] for key, _ in found),
+        linked_at=sorted(place[key] for key, linked in found if linked),
         counted=counted,
     )
 
