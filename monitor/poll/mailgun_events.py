@@ -4,7 +4,7 @@ the Logs API (`[mailgun] events_api = "logs"`, the default) or the Events API (`
 One poll reads one closed window, ascending, `[cursor - overlap, now - trust]` (see
 `mailgun_parse.poll_window`), in ONE query for the three event types; temporary failures are
 dropped here rather than in a second query, so a poll with nothing new costs one request.
-Pages are stored a few at a time (one transaction per ~2,000 signals, `SignalBatch`); the
+Pages are stored a few at a time (one transaction per ~1,000 signals, `SignalBatch`); the
 cursor moves to the window's end together with the final (empty) page, so a failure part-way
 repeats the window next time and the signal keys make the repeat harmless."""
 
@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from monitor.config.settings import MailgunSettings, Settings
-from monitor.core.models import MAIL_CATEGORIES, Signal, normalize_email
+from monitor.core.models import MAIL_CATEGORIES, normalize_email
 from monitor.core.timeutil import to_db
 from monitor.sources.http import HttpClient
 from monitor.sources.mailgun_client import Step, events_params, events_url, section, walk
 from monitor.sources.mailgun_logs import walk_logs
 from monitor.sources.mailgun_parse import CURSOR, parse_events, poll_window, recipient_of
-from monitor.store.batch import SignalBatch
-from monitor.store.signals import SaveResult, get_cursor
+from monitor.store.batch import Saved, SignalBatch
+from monitor.store.signals import get_cursor
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,12 @@ def poll_events(db: Database, client: HttpClient, settings: Settings, now: datet
     if end <= begin:
         return stats  # the cursor is already past now - trust: nothing may be read yet
     before = client.requests_made
-    # Pages are written about 2,000 signals at a time (see `SignalBatch`), the cursor with the last.
+    # Pages are written about 1,000 signals at a time (see `SignalBatch`), the cursor with the last.
     batch = SignalBatch(
         db,
         now=now,
         extra_public_domains=mailgun.public_domains,
-        on_saved=lambda signals, result: stats.add(tally(signals, result)),
+        on_saved=lambda saved: stats.add(tally(saved)),
     )
     try:
         for step in _pages(client, mailgun, begin, end):
@@ -137,11 +137,10 @@ def bounced_addresses(db: Database, emails: Iterable[str | None]) -> set[str]:
     return found
 
 
-def tally(signals: Sequence[Signal], result: SaveResult) -> Tally:
+def tally(saved: Saved) -> Tally:
     """What one write stored: the new signals by category, and how many of them linked."""
-    fresh = {signal.key: signal for signal in signals if signal.key in result.new_keys}
     return Tally(
-        new=result.new,
-        linked=sum(1 for key in fresh if key in result.linked_keys),
-        categories=Counter(signal.category for signal in fresh.values()),
+        new=saved.new.total(),
+        linked=saved.linked.total(),
+        categories=Counter({str(category): n for category, n in saved.new.items()}),
     )

@@ -28,8 +28,7 @@ from monitor.sources.mailgun_client import LIST_LIMIT, list_url, section, walk
 from monitor.sources.mailgun_entries import entry_to_signal, parse_entry
 from monitor.sources.mailgun_parse import LISTS, Entry
 from monitor.store import write_tx
-from monitor.store.batch import SignalBatch
-from monitor.store.signals import SaveResult
+from monitor.store.batch import Saved, SignalBatch
 from monitor.writer.tx import Statement
 
 log = logging.getLogger(__name__)
@@ -128,13 +127,13 @@ def reconcile_list(
     backfill = not _has_entries(db, name)
     seen = None if backfill else _Snapshot(db)
     url = list_url(section(settings), name)
-    # Pages are written about 2,000 signals at a time (see `SignalBatch`); each page's entries
+    # Pages are written about 1,000 signals at a time (see `SignalBatch`); each page's entries
     # go into the same transaction as its signals.
     batch = SignalBatch(
         db,
         now=now,
         extra_public_domains=section(settings).public_domains,
-        on_saved=lambda signals, result: _count(stats, signals, result),
+        on_saved=lambda saved: _count(stats, saved),
     )
     try:
         for step in walk(client, url, {"limit": str(LIST_LIMIT)}, cap=MAX_LIST_PAGES, short_page_ends=True):
@@ -162,9 +161,9 @@ def reconcile_list(
         stats.removed += _mark_removed(db, name, now)
 
 
-def _count(stats: ListStats, signals: Sequence[Signal], result: SaveResult) -> None:
-    stats.add(tally(signals, result))
-    stats.promoted += result.counted.get(PROMOTED, 0)
+def _count(stats: ListStats, saved: Saved) -> None:
+    stats.add(tally(saved))
+    stats.promoted += saved.counted.get(PROMOTED, 0)
 
 
 def _add_page(

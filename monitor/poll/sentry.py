@@ -7,7 +7,7 @@ One poll (see `poll`):
    organization issue list, every status, most recently seen first, following the Link
    header until issues were last seen before the window (one request when nothing is new);
 3. for each issue seen again since its events were last read in full (or whose event count
-   changed), its events in the window, page by page. Pages are stored whole, about 2,000
+   changed), its events in the window, page by page. Pages are stored whole, about 1,000
    events per transaction (`SignalBatch`: signals, links, seen customers); the issue's
    bookkeeping row commits with its last page; an error stores every page read before it;
 4. the cursor moves to the window's end only once every issue is done. A crash repeats at
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlite_utils import Database
 
@@ -59,9 +59,9 @@ from monitor.sources.sentry_parse import (
     poll_window,
 )
 from monitor.store import write_tx
-from monitor.store.batch import SignalBatch
+from monitor.store.batch import Saved, SignalBatch
 from monitor.store.sentry_issues import known_issues, remember_issue
-from monitor.store.signals import SaveResult, get_cursor, set_cursor
+from monitor.store.signals import get_cursor, set_cursor
 
 if TYPE_CHECKING:
     from monitor.config.context import AppContext
@@ -122,7 +122,7 @@ def poll(
         todo = [issue for issue in issues if needs_events(issue, known.get(issue.id))]
         log.info("Sentry: %d issues in the window, %d with events to read", len(issues), len(todo))
         extra = settings.mailgun.public_domains if settings.mailgun else ()
-        batch = SignalBatch(db, now=now, extra_public_domains=extra, on_saved=_counter(stats))
+        batch = SignalBatch(db, now=now, extra_public_domains=extra, on_saved=_counter(stats), label=_label)
         try:
             window = stats.window
             reads = read_in_order(
@@ -258,19 +258,23 @@ def _signals(
     return signals
 
 
-def _counter(stats: PollStats) -> Callable[[Sequence[Signal], SaveResult], None]:
+def _label(signal: Signal) -> tuple[str, bool]:
+    """What the counts need of an event: its category, and whether it is dated by its issue."""
+    return signal.category, signal.detail.get("dated_by") == "issue"
+
+
+def _counter(stats: PollStats) -> Callable[[Saved], None]:
     """Counts what each write stored: new events by category, purchase errors linked."""
 
-    def count(signals: Sequence[Signal], result: SaveResult) -> None:
-        fresh = {signal.key: signal for signal in signals if signal.key in result.new_keys}
-        stats.new_events += result.new
-        stats.dated_by_issue += sum(1 for s in fresh.values() if s.detail.get("dated_by") == "issue")
-        stats.categories.update(signal.category for signal in fresh.values())
-        stats.linked += sum(
-            1
-            for key, signal in fresh.items()
-            if signal.category != NOT_PURCHASE and key in result.linked_keys
-        )
+    def count(saved: Saved) -> None:
+        for label, new in saved.new.items():
+            category, dated_by_issue = cast(tuple[str, bool], label)
+            stats.new_events += new
+            stats.categories[category] += new
+            stats.dated_by_issue += new if dated_by_issue else 0
+        for label, linked in saved.linked.items():
+            if cast(tuple[str, bool], label)[0] != NOT_PURCHASE:
+                stats.linked += linked
 
     return count
 

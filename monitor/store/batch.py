@@ -4,8 +4,10 @@ written by the poll's writer process while the poll reads on.
 A commit writes every database page its rows touched to the WAL. Signals are indexed several
 ways (key, time, address, domain) and linked through another index, each insert landing at a
 random place in each, so a page of 100 events dirties hundreds of index pages; committed
-page by page, a backfill rewrites the same index pages over and over. Gathering about twenty
-pages per transaction writes each touched page once per batch.
+page by page, a backfill rewrites the same index pages over and over. Gathering about ten
+pages per transaction writes each touched page once per batch. Larger batches save little
+more now that the writer process commits while the poll reads, and every batch in flight is
+memory: at 2,000 signals a backfill's peak memory grew by a third.
 
 Nothing is held across a network wait: pages are gathered in memory (at most BATCH_ROWS
 signals, a few MB) and the transaction opens only to write them. A full batch goes to the
@@ -17,25 +19,43 @@ harmless; the cursors move in the transaction of the rows they cover)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
 from monitor.core.models import Signal
 from monitor.store import connection_pragmas
-from monitor.store.signals import SAVE_SQL, SaveResult, batch_of
+from monitor.store.signals import SAVE_SQL, batch_of
 from monitor.writer.process import WriterProcess, start_writer
 from monitor.writer.tx import Statement, Written, write_batch
 
-BATCH_ROWS = 2_000
+BATCH_ROWS = 1_000
 
-OnSaved = Callable[[Sequence[Signal], SaveResult], None]
+
+class Saved(NamedTuple):
+    """What one write stored, counted by the labels the poll gave its signals."""
+
+    new: Counter[Hashable]  # signals not stored before, by label
+    linked: Counter[Hashable]  # of those, the ones linked to a customer, by label
+    counted: Mapping[str, int]  # rows changed by the counted statements
+
+
+OnSaved = Callable[[Saved], None]
+Label = Callable[[Signal], Hashable]
+
+
+def by_category(signal: Signal) -> Hashable:
+    return signal.category
 
 
 class SignalBatch:
     """Gathers pages (`add`) and writes them once `max_rows` signals are waiting, or on
-    `flush`. `on_saved(signals, result)` hears about each write, in order, for counting.
+    `flush`. `on_saved(saved)` hears about each write, in order, for counting, with the new
+    signals counted by `label(signal)` (their category unless told otherwise): only the
+    labels of a batch in flight are kept, not its signals.
     `use_writer`: write from a writer process (a database file only); False writes here."""
 
     def __init__(
@@ -45,10 +65,11 @@ class SignalBatch:
         now: datetime,
         extra_public_domains: Iterable[str] = (),
         on_saved: OnSaved | None = None,
+        label: Label = by_category,
         max_rows: int = BATCH_ROWS,
         use_writer: bool = True,
     ) -> None:
-        self.db, self.now, self.max_rows, self.on_saved = db, now, max_rows, on_saved
+        self.db, self.now, self.max_rows, self.on_saved, self.label = db, now, max_rows, on_saved, label
         self.extra_public_domains = tuple(extra_public_domains)
         self.use_writer = use_writer and _file_of(db) is not None
         self._writer: WriterProcess | None = None
@@ -89,20 +110,21 @@ class SignalBatch:
         failed write is not attempted twice by a `finally`."""
         if not (self._signals or self._cursors or self._before or self._also):
             return
-        signals = self._signals
-        batch = batch_of(signals, now=self.now, cursors=self._cursors,
+        labels = [self.label(signal) for signal in self._signals] if self.on_saved else []
+        batch = batch_of(self._signals, now=self.now, cursors=self._cursors,
                          extra_public_domains=self.extra_public_domains,
                          before=self._before, also=self._also)  # fmt: skip
         self._signals, self._cursors, self._before, self._also = [], {}, [], []
         writer = self._writer_process()
         if writer is None:
-            self._saved(signals, write_batch(self.db.conn, SAVE_SQL, batch))
+            self._saved(labels, write_batch(self.db.conn, SAVE_SQL, batch))
         else:
-            writer.write(batch, lambda written: self._saved(signals, written))
+            writer.write(batch, lambda written: self._saved(labels, written))
 
-    def _saved(self, signals: Sequence[Signal], written: Written) -> None:
+    def _saved(self, labels: Sequence[Hashable], written: Written) -> None:
         if self.on_saved is not None:
-            self.on_saved(signals, SaveResult.of(written, signals))
+            new = Counter(labels[at] for at in written.new_at)
+            self.on_saved(Saved(new, Counter(labels[at] for at in written.linked_at), written.counted))
 
     def _writer_process(self) -> WriterProcess | None:
         if self._writer is None and self.use_writer:
