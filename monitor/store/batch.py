@@ -95,6 +95,11 @@ class SignalBatch:
         if len(self._signals) >= self.max_rows:
             self._write()
 
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's ID while it runs (for diagnostics); None when there is none."""
+        return self._writer.process.pid if self._writer is not None else None
+
     def flush(self) -> None:
         """Write what is gathered and wait until everything handed over is written; the writer
         process has ended when this returns, also when it raises."""
