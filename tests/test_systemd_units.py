@@ -182,5 +182,5 @@ def test_check_config_deployment_names_each_missing_piece_with_its_fix(
 
     assert result.exit_code == 2
     assert "outside /var/lib/monitor" in result.output
-    assert "mailgun_api_key is missing" in result.output and "243/CREDENTIALS" in result.output
+    assert result.output.count("mailgun_api_key is missing") == 1 and "243/CREDENTIALS" in result.output
     assert "smtp_password is missing" in result.output and "sentry_auth_token is missing" not in result.output

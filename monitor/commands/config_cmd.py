@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor.cli import app_context, common_options
-from monitor.config.load import Secrets, job_schedules, load_secrets
+from monitor.config.load import Secrets, job_schedules
 from monitor.config.secrets import Secret
 from monitor.config.settings import SentrySettings, Settings
 from monitor.core.errors import ConfigError, SourceError
@@ -55,7 +55,7 @@ def check_config(ctx: click.Context, online: bool, deployment: bool, credentials
     """
     app = app_context(ctx)
     settings = app.settings()
-    _secrets, problems = load_secrets(settings)
+    _secrets, problems = app.secrets_and_problems()
     if problems and not deployment:  # a unit reads its secrets from credential files, checked below
         raise ConfigError(problems, "the environment")
     click.echo(f"{app.config_path}: OK")
@@ -70,9 +70,7 @@ def check_config(ctx: click.Context, online: bool, deployment: bool, credentials
         click.echo(f"  job        {job:<18} {schedule}")
     if deployment:
         problems = deployment_problems(settings, credentials_dir)
-        for line in problems:
-            click.echo(f"  deployment {line}", err=True)
-        if problems:
+        if problems:  # printed once, by the error
             raise ConfigError(problems, "the deployment")
         click.echo("  deployment the state folder, credential files and command the units need are in place")
     if online:

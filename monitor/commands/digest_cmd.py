@@ -86,7 +86,9 @@ def _check_day(day: date, local_today: date, retention_days: int) -> None:
     """A day with no data to hold: after today, or older than what retention keeps."""
     if day > local_today:
         raise InputError(f"{day} is in the future (today is {local_today}); choose a past --date.")
-    if day < local_today - timedelta(days=retention_days):
+    # The purge deletes what is older than now - retention_days: part of the day that many days
+    # back is gone already, so the oldest whole day is one later.
+    if day <= local_today - timedelta(days=retention_days):
         raise InputError(
             f"{day} is older than the {retention_days} days the database keeps (monitor.retention_days);"
             " its signals are purged, so choose a later --date."

@@ -33,11 +33,17 @@ class AppContext:
     def secrets(self, *, required: bool = True) -> Secrets:
         if self._secrets is not None:
             return self._secrets
-        secrets, problems = load_secrets(self.settings())
-        redact(*(s.reveal() for s in (secrets.sentry_token, secrets.mailgun_key, secrets.smtp_password) if s))
+        secrets, problems = self.secrets_and_problems()
         if problems and required:
             raise ConfigError(problems, "the environment")
         return secrets
+
+    def secrets_and_problems(self) -> tuple[Secrets, list[str]]:
+        """The secrets found and what is wrong with the others. Every value found is masked in
+        logs and error text from now on, whatever the caller does next."""
+        secrets, problems = load_secrets(self.settings())
+        redact(*(s.reveal() for s in (secrets.sentry_token, secrets.mailgun_key, secrets.smtp_password) if s))
+        return secrets, problems
 
     def db(self) -> Database:
         if self._db is None:

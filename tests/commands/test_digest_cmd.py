@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from monitor.cli import main
+from monitor.commands.digest_cmd import _check_day
 from monitor.config.context import AppContext
 from monitor.config.load import Secrets
-from monitor.core.errors import LockedError
+from monitor.core.errors import InputError, LockedError
 from monitor.core.timeutil import to_db
 from monitor.digest.job import build_day, deliver_day, digest_job, send_day
 from monitor.runner.jobs import run_job
@@ -307,3 +308,19 @@ def test_retention_purges_old_signals_after_a_successful_send(tmp_path: Path) ->
     assert send_day(app, DAY, NOW).ok
     keys = {row[0] for row in app.db().execute("SELECT key FROM signals")}
     assert "ancient" not in keys and "e1" in keys
+
+
+@pytest.mark.parametrize(
+    ("days_back", "refused"), [(-1, "in the future"), (0, None), (89, None), (90, "older than the 90 days")]
+)
+def test_a_date_is_refused_when_part_of_it_may_be_purged_or_it_has_not_happened(
+    days_back: int, refused: str | None
+) -> None:
+    """Retention purges what is older than now - 90 days: the day 90 days back is partly gone."""
+    today = date(2026, 3, 1)  # after February, across no DST change: the arithmetic is by date
+    day = today - timedelta(days=days_back)
+    if refused is None:
+        _check_day(day, today, 90)
+    else:
+        with pytest.raises(InputError, match=refused):
+            _check_day(day, today, 90)

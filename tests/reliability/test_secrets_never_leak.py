@@ -116,6 +116,9 @@ def _runs(evidence: Evidence, config: Path, good: dict[str, str], sentry: Simula
     (evidence.site / "reports").mkdir()
     runs = evidence.runs
     runs["check-config"] = run_monitor(config, "check-config", "-v", env=good)
+    runs["check-config-online"] = run_monitor(config, "check-config", "--online", "-v", env=good)
+    wrong = {key: WRONG.get(key, value) for key, value in {**good, "MAILGUN_API_KEY": ""}.items()}
+    runs["check-config-online-refused"] = run_monitor(config, "check-config", "--online", "-v", env=wrong)
     runs["poll"] = run_monitor(config, "poll", "-v", env=good)
     runs["poll-refused"] = run_monitor(
         config,
@@ -195,6 +198,8 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
 def test_the_runs_used_the_secrets_and_the_refusals_were_real(evidence: Evidence) -> None:
     runs = evidence.runs
     assert runs["check-config"].returncode == 0, runs["check-config"].stderr
+    assert runs["check-config-online"].returncode == 0, runs["check-config-online"].stderr
+    assert runs["check-config-online-refused"].returncode == 1
     assert runs["poll"].returncode == 0, runs["poll"].stderr
     refused = runs["poll-refused"]
     assert (
