@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from monitor.config.logs import redactor
+
 SECRET_VARS = (
     "SENTRY_AUTH_TOKEN",
     "MAILGUN_API_KEY",
@@ -36,7 +38,11 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
     monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    # The log redactor is the process's: one test's secrets ("x", "tok") must not mask the
+    # next test's sentences, as a command's own process would never carry another's.
+    known = set(redactor.values)
     yield
+    redactor.values.intersection_update(known)
 
 
 @pytest.fixture
