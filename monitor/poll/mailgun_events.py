@@ -98,7 +98,8 @@ def poll_events(db: Database, client: HttpClient, settings: Settings, now: datet
     if end <= begin:
         return stats  # the cursor is already past now - trust: nothing may be read yet
     before = client.requests_made
-    # Pages are written about 1,000 signals at a time (see `SignalBatch`), the cursor with the last.
+    # Pages are written about 1,000 signals at a time (see `SignalBatch`), the cursor with the
+    # last; leaving the block writes the pages read so far, also when the poll stops early.
     batch = SignalBatch(
         db,
         now=now,
@@ -106,19 +107,19 @@ def poll_events(db: Database, client: HttpClient, settings: Settings, now: datet
         on_saved=lambda saved: stats.add(tally(saved)),
     )
     try:
-        for step in _pages(client, mailgun, begin, end):
-            stats.pages += 1
-            stats.events += len(step.items)
-            bounced = bounced_addresses(db, (recipient_of(i) for i in step.items if isinstance(i, dict)))
-            parsed = parse_events(step.items, mailgun, settings.links.mailgun_logs, bounced)
-            stats.ignored += parsed.ignored
-            stats.skipped += len(parsed.skipped)
-            for reason in parsed.skipped:
-                log.warning("Mailgun events: skipped a record (%s)", reason)
-            batch.add(parsed.signals, cursors={CURSOR: to_db(end)} if step.last else None)
+        with batch:
+            for step in _pages(client, mailgun, begin, end):
+                stats.pages += 1
+                stats.events += len(step.items)
+                bounced = bounced_addresses(db, (recipient_of(i) for i in step.items if isinstance(i, dict)))
+                parsed = parse_events(step.items, mailgun, settings.links.mailgun_logs, bounced)
+                stats.ignored += parsed.ignored
+                stats.skipped += len(parsed.skipped)
+                for reason in parsed.skipped:
+                    log.warning("Mailgun events: skipped a record (%s)", reason)
+                batch.add(parsed.signals, cursors={CURSOR: to_db(end)} if step.last else None)
     finally:
         stats.requests = client.requests_made - before
-        batch.flush()  # the pages read so far, also when the poll stops early
     return stats
 
 

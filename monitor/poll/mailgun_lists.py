@@ -128,14 +128,14 @@ def reconcile_list(
     seen = None if backfill else _Snapshot(db)
     url = list_url(section(settings), name)
     # Pages are written about 1,000 signals at a time (see `SignalBatch`); each page's entries
-    # go into the same transaction as its signals.
-    batch = SignalBatch(
+    # go into the same transaction as its signals. Leaving the block writes the pages read so
+    # far, also when the snapshot stops early.
+    with SignalBatch(
         db,
         now=now,
         extra_public_domains=section(settings).public_domains,
         on_saved=lambda saved: _count(stats, saved),
-    )
-    try:
+    ) as batch:
         for step in walk(client, url, {"limit": str(LIST_LIMIT)}, cap=MAX_LIST_PAGES, short_page_ends=True):
             stats.pages += 1
             entries: dict[str, Entry] = {}
@@ -155,8 +155,6 @@ def reconcile_list(
                 seen.add(entries)
             stats.entries[name] += len(entries)
             _add_page(db, batch, settings, name, list(entries.values()), now, stats, backfill=backfill)
-    finally:
-        batch.flush()  # the pages read so far, also when the snapshot stops early
     if seen is not None:
         stats.removed += _mark_removed(db, name, now)
 

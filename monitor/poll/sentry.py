@@ -122,8 +122,10 @@ def poll(
         todo = [issue for issue in issues if needs_events(issue, known.get(issue.id))]
         log.info("Sentry: %d issues in the window, %d with events to read", len(issues), len(todo))
         extra = settings.mailgun.public_domains if settings.mailgun else ()
-        batch = SignalBatch(db, now=now, extra_public_domains=extra, on_saved=_counter(stats), label=_label)
-        try:
+        # Leaving the block writes the pages read so far, also when the poll stops early.
+        with SignalBatch(
+            db, now=now, extra_public_domains=extra, on_saved=_counter(stats), label=_label
+        ) as batch:
             window = stats.window
             reads = read_in_order(
                 todo, lambda i: _fetch_issue(client, sentry, i, window), sentry.max_concurrency
@@ -135,8 +137,6 @@ def poll(
                     if number % 50 == 0 and progress is None:
                         log.info("Sentry: read %d of %d issues, %d new events", number, len(todo),
                                  stats.new_events)  # fmt: skip
-        finally:
-            batch.flush()  # the pages read so far, also when the poll stops early
         with write_tx(db) as conn:
             set_cursor(conn, CURSOR, to_public(stats.window[1]), now)
     finally:

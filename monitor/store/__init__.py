@@ -4,6 +4,7 @@ Queries live beside this file, one module per subject (customers, signals, runs,
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -74,6 +75,10 @@ def _create_owner_only(path: Path) -> None:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     except FileExistsError:
+        # Asked without opening it: a file this user may not write is named now (the CLI says
+        # whose it is and what to run), not later as SQLite's "unable to open database file".
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path)) from None
         return
     try:
         _give_to_folder_owner(fd, path.parent)

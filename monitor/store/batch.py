@@ -19,9 +19,11 @@ harmless; the cursors move in the transaction of the rows they cover)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import NamedTuple
 
 from sqlite_utils import Database
@@ -31,6 +33,8 @@ from monitor.store import connection_pragmas
 from monitor.store.signals import SAVE_SQL, batch_of
 from monitor.writer.process import WriterProcess, start_writer
 from monitor.writer.tx import Statement, Written, write_batch
+
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1_000
 
@@ -77,6 +81,7 @@ class SignalBatch:
         self._cursors: dict[str, str] = {}
         self._before: list[Statement] = []
         self._also: list[Statement] = []
+        self._rows = 0  # gathered: signals and bookkeeping rows
 
     def add(
         self,
@@ -92,8 +97,27 @@ class SignalBatch:
         self._cursors.update(cursors or {})
         self._before.extend(before)
         self._also.extend(also)
-        if len(self._signals) >= self.max_rows:
+        # Bookkeeping rows count too: a list snapshot with few changes still brings 1,000
+        # suppression rows a page, which must not pile up until the end.
+        self._rows += len(signals) + sum(len(s.params) if s.many else 1 for s in (*before, *also))
+        if self._rows >= self.max_rows:
             self._write()
+
+    def __enter__(self) -> SignalBatch:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """`flush` on the way out, error or not. A flush that fails while another error is on
+        its way out is logged, not raised: that first error (a source failing, a stop) is what
+        went wrong, and what the run records."""
+        try:
+            self.flush()
+        except Exception as failed:
+            if err is None:
+                raise
+            log.warning("Storing the pages read before the error failed too: %s", failed)
 
     @property
     def writer_pid(self) -> int | None:
@@ -119,7 +143,7 @@ class SignalBatch:
         batch = batch_of(self._signals, now=self.now, cursors=self._cursors,
                          extra_public_domains=self.extra_public_domains,
                          before=self._before, also=self._also)  # fmt: skip
-        self._signals, self._cursors, self._before, self._also = [], {}, [], []
+        self._signals, self._cursors, self._before, self._also, self._rows = [], {}, [], [], 0
         writer = self._writer_process()
         if writer is None:
             self._saved(labels, write_batch(self.db.conn, SAVE_SQL, batch))

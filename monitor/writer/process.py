@@ -9,7 +9,8 @@ core's records; about 12 MB, started in a few milliseconds); batches cross a pip
 
 At most two batches are in flight (`IN_FLIGHT`): `write` first reads the oldest answer when
 two are, so memory stays at a few batches and a failure is raised at a later write or at
-`close`, never lost. The guarantees stay
+`close`, never lost; after a failure the writer refuses every later batch, so nothing is
+written past rows that were not (a cursor, an issue marked read). The guarantees stay
 those of one transaction per batch: the writer finishes (commits or rolls back) the batch it
 has, then ends when the pipe closes, also when the poll's process was killed."""
 
@@ -25,11 +26,11 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import monitor
 from monitor.core.errors import StoreError
-from monitor.writer.tx import Batch, SaveSql, Written
+from monitor.writer.tx import VERSION, Batch, SaveSql, Written
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +56,26 @@ class WriterProcess:
         self._requests: IO[bytes] = self.process.stdin  # type: ignore[assignment]
         self._replies: IO[bytes] = self.process.stdout  # type: ignore[assignment]
         self._pending: deque[Done] = deque()
+        self._greeted = False
+        # Set when the answers can no longer be matched to their batches (an interrupt while
+        # one was being read, the writer gone): nothing more is read, the writer is only ended.
+        self._broken: StoreError | None = None
         # Pickled batches go down the pipe from a thread: the writer reads a batch while it
         # arrives, and the poll goes on reading pages meanwhile instead of waiting for it.
         self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
         self._sender = threading.Thread(target=self._send_all, name="writer-pipe", daemon=True)
         self._sender.start()
-        self._outbox.put(pickle.dumps((path, pragmas, sql), protocol=pickle.HIGHEST_PROTOCOL))
+        self._outbox.put(pickle.dumps((VERSION, path, pragmas, sql), protocol=pickle.HIGHEST_PROTOCOL))
 
     def write(self, batch: Batch, done: Done) -> None:
         """Hand `batch` to the writer; `done(written)` runs when its answer is read, in order,
-        at a later `write`, `wait` or `close`. Raises StoreError when an earlier batch failed."""
+        at a later `write`, `wait` or `close`. Raises StoreError when an earlier batch failed
+        (the writer then refuses every later one, this one included)."""
         while len(self._pending) >= IN_FLIGHT:
             self._answer()
-        self._outbox.put(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
-        self._pending.append(done)
+        data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending.append(done)  # before it is sent: an interrupt must not unpair the answers
+        self._outbox.put(data)
 
     def wait(self) -> None:
         """Until every batch handed over is written (or raise StoreError for one that was not)."""
@@ -78,7 +85,8 @@ class WriterProcess:
     def close(self) -> None:
         """Wait for the batches in flight, then let the writer end. Always ends the child."""
         try:
-            self.wait()
+            if self._broken is None:
+                self.wait()
         finally:
             self._pending.clear()
             self._outbox.put(None)  # the pipe closes once what is queued is sent
@@ -91,19 +99,39 @@ class WriterProcess:
             self._replies.close()
 
     def _answer(self) -> None:
-        """Read the answer about the oldest batch in flight."""
-        done = self._pending.popleft()
-        try:
-            reply = pickle.load(self._replies)  # noqa: S301 (our own child, a private pipe)
-        except (EOFError, OSError, pickle.UnpicklingError) as err:
-            raise self._ended(err) from err
-        if reply[0] != "ok":
-            raise StoreError(f"Writing to the database failed ({reply[1]}: {reply[2]}).")
+        """Read the answer about the oldest batch in flight (after the writer's greeting)."""
+        if self._broken is not None:
+            raise self._broken
+        if not self._greeted:
+            self._check(self._read())
+            self._greeted = True
+        reply = self._read()
+        done = self._pending.popleft()  # only once its answer is read whole
+        self._check(reply)
         done(reply[1])
+
+    def _read(self) -> tuple[Any, ...]:
+        try:
+            reply: tuple[Any, ...] = pickle.load(self._replies)  # noqa: S301 (our own child, a private pipe)
+        except (EOFError, OSError, pickle.UnpicklingError) as err:
+            self._broken = self._ended(err)
+            raise self._broken from err
+        except BaseException:  # an interrupt part-way through an answer: the rest is unreadable
+            self._broken = StoreError(
+                "Writing was interrupted; what was not written is read again by the next poll."
+            )
+            raise
+        return reply
+
+    @staticmethod
+    def _check(reply: tuple[Any, ...]) -> None:
+        if reply[0] == "error":
+            raise StoreError(f"Writing to the database failed ({reply[1]}: {reply[2]}).")
 
     def _send_all(self) -> None:
         """The sending thread: each queued message down the pipe, until None. Once the pipe is
-        broken (the writer is gone) the rest is dropped; the poll learns it from the replies."""
+        broken (the writer is gone) the rest is dropped, so the queue never fills for good;
+        the poll learns what happened from the answers."""
         broken = False
         while (message := self._outbox.get()) is not None:
             if broken:
@@ -111,16 +139,18 @@ class WriterProcess:
             try:
                 self._requests.write(message)
                 self._requests.flush()
-            except OSError:
+            except Exception:
                 broken = True
         with contextlib.suppress(OSError):
             self._requests.close()
 
     def _ended(self, err: BaseException) -> StoreError:
-        code = self.process.poll()
-        how = f"exit status {code}" if code is not None else type(err).__name__
-        return StoreError(f"The database writer process ended unexpectedly ({how}); "
-                          "what it had not written is read again by the next poll.")  # fmt: skip
+        try:
+            how = f"exit status {self.process.wait(timeout=1)}"
+        except subprocess.TimeoutExpired:
+            how = type(err).__name__
+        return StoreError(f"The database writer process ended unexpectedly ({how}); nothing more "
+                          "of this poll is written, and its cursor does not move past it.")  # fmt: skip
 
 
 def start_writer(path: str, pragmas: list[str], sql: SaveSql) -> WriterProcess | None:

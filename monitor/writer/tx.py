@@ -12,12 +12,14 @@ writer imports nothing else, so nothing else would unpickle there."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from monitor.core.models import Signal, email_domain, normalize_email
@@ -65,6 +67,14 @@ class Written(NamedTuple):
     linked_at: list[int]  # of the new ones, those linked to a customer
     counted: dict[str, int]  # rows changed by the counted statements
 
+
+# What a writer process started from this file must agree on with the poll that started it:
+# a daemon running since before an upgrade pickles the records of the code it loaded then.
+VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+UPGRADED = (
+    "the installed monitor changed since this process started (an upgrade?): restart it, "
+    "e.g. `systemctl restart monitor`"
+)
 
 # One encoder for every row: json.dumps with options builds a new encoder per call.
 encode_detail = json.JSONEncoder(sort_keys=True, default=str).encode
@@ -170,30 +180,47 @@ def _run(conn: sqlite3.Connection, statements: list[Statement], counted: dict[st
 
 
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The writer process: (path, pragmas, sql) first, then one batch at a time, each answered
-    with ("ok", written) or ("error", kind, message) before the next is read. Ends when the
-    poll's process closes the pipe, also when it died: a batch being written is finished
-    (committed or rolled back) first, so the database is never left half-written."""
+    """The writer process: (version, path, pragmas, sql) first, answered ("ready",) or
+    ("error", kind, message); then one batch at a time, each answered ("ok", written) or
+    ("error", kind, message) before the next is read.
+
+    After a failed batch every later one is refused unwritten: a later batch may move a cursor
+    or mark an issue read past the rows that failed, which would then never be read again.
+    Ends when the poll's process closes the pipe, also when it died (a batch cut short
+    arrives as a truncated pickle): a batch being written is finished (committed or rolled
+    back) first, so the database is never left half-written."""
     # A terminal's Ctrl-C and a service stop signal the whole process group: the poll's process
     # decides when writing ends (it flushes what it read, then closes the pipe).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    path, pragmas, sql = pickle.load(requests)  # noqa: S301 (our own parent, a private pipe)
+    version, path, pragmas, sql = pickle.load(requests)  # noqa: S301 (our own parent, a private pipe)
+    if version != VERSION:
+        _reply(replies, ("error", "VersionMismatch", UPGRADED))
+        return
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in pragmas:
         conn.execute(pragma)
+    _reply(replies, ("ready",))
+    failed: tuple[Any, ...] | None = None
     while True:
         try:
             batch = pickle.load(requests)  # noqa: S301
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):  # the pipe closed, or the poll died mid-batch
             break
+        if failed is not None:
+            _reply(replies, ("error", failed[1], f"not written after an earlier failure: {failed[2]}"))
+            continue
         try:
             reply: tuple[Any, ...] = ("ok", write_batch(conn, sql, batch))
-        except Exception as err:  # told to the poll, which raises it; the writer goes on
-            reply = ("error", type(err).__name__, str(err))
-        pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)
-        replies.flush()
+        except Exception as err:  # told to the poll, which raises it
+            reply = failed = ("error", type(err).__name__, str(err))
+        _reply(replies, reply)
     conn.close()
+
+
+def _reply(replies: BinaryIO, reply: tuple[Any, ...]) -> None:
+    pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)
+    replies.flush()
 
 
 def main() -> None:

@@ -113,3 +113,36 @@ def test_a_second_process_sees_committed_writes_only(tmp_path: Path) -> None:
         assert reader.execute("SELECT COUNT(*) FROM cursors").fetchone()[0] == 0
 
     assert reader.execute("SELECT value FROM cursors").fetchall() == [("v1",)]
+
+
+def test_a_database_file_this_user_may_not_write_is_named_before_sqlite_opens_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI turns the PermissionError into whose file it is and what to run (as root here,
+    every file is writable: the access check is what is replaced)."""
+    path = tmp_path / "monitor.db"
+    open_db(path).conn.close()
+    monkeypatch.setattr("monitor.store.os.access", lambda *_args: False)
+    with pytest.raises(PermissionError) as raised:
+        open_db(path)
+    assert raised.value.filename == str(path)
+
+
+def test_opening_the_database_again_keeps_the_first_connections_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops all of this process's POSIX locks on it. Opening a
+    second connection must not: another process's last close would then take the file for its
+    own and delete the WAL under the first connection (disk I/O error)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "monitor.db"
+    first = open_db(path)
+    first.execute("CREATE TABLE t (x)")
+    open_db(path)  # a second connection in this process, as a daemon's job would open
+    code = (
+        f"import sqlite3; c = sqlite3.connect({str(path)!r}, isolation_level=None); "
+        "c.execute('INSERT INTO t VALUES (1)'); c.close()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / "monitor.db-wal").exists()
+    assert first.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1

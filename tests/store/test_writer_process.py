@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,6 +70,21 @@ def _db(folder: Path) -> Database:
     return db
 
 
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    """Running: neither gone nor a zombie left for its new parent to reap."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _children_running(entry: str = "monitor.writer.tx") -> list[int]:
     """Processes started by this one whose command line names the writer."""
     found = []
@@ -116,18 +131,73 @@ def test_counts_are_by_label_and_a_repeat_is_not_new(tmp_path: Path) -> None:
     assert again.new.total() == 0 and len(labels) == 9
 
 
-def test_a_failed_batch_is_raised_and_leaves_the_batches_before_it_whole(tmp_path: Path) -> None:
+def test_a_failed_batch_is_raised_and_nothing_after_it_is_written(tmp_path: Path) -> None:
+    """Batches before it stay whole; it is rolled back whole; none after it is written, not
+    even the last one with the cursor, which would move past rows that were never stored."""
     db = _db(tmp_path)
     batch = SignalBatch(db, now=NOW, max_rows=5)
-    batch.add(_signals(5, prefix="ok"))  # written
+    batch.add(_signals(5, prefix="ok"))
     batch.add(_signals(5, prefix="bad"), also=[Statement("INSERT INTO no_such_table VALUES (1)", ())])
-    with pytest.raises(StoreError, match=r"Writing to the database failed \(OperationalError: no such table"):
+    with (
+        pytest.raises(
+            StoreError, match=r"Writing to the database failed \(OperationalError: .*no such table"
+        ),
+        batch,
+    ):
         batch.add(_signals(5, prefix="late"))
-        batch.flush()
+        batch.add(_signals(2, prefix="last"), cursors={"test": "end"})
     assert _children_running() == []
     keys = {row[0] for row in db.execute("SELECT key FROM signals")}
     assert {s.key for s in _signals(5, prefix="ok")} <= keys
-    assert not any("bad" in key for key in keys)  # rolled back whole, with its bookkeeping
+    assert not any(key.startswith(("bad", "late", "last")) or "@bad" in key or "@late" in key for key in keys)
+    assert db.execute("SELECT COUNT(*) FROM cursors").fetchone()[0] == 0
+
+
+def test_a_store_error_while_another_error_leaves_does_not_hide_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = _db(tmp_path)
+    # the poll's own error, then the flush on the way out fails as well
+    with pytest.raises(KeyError), caplog.at_level(logging.WARNING), SignalBatch(db, now=NOW) as batch:
+        batch.add(_signals(2), also=[Statement("INSERT INTO no_such_table VALUES (1)", ())])
+        raise KeyError("the source failed")
+    assert "Storing the pages read before the error failed too" in caplog.text
+    assert "no such table" in caplog.text
+
+
+def test_bookkeeping_rows_count_towards_a_batch(tmp_path: Path) -> None:
+    """A list snapshot with nothing new still brings its entries' rows: they are written as
+    they come, not all at the end."""
+    db = _db(tmp_path)
+    heard: list[Saved] = []
+    rows = [("bounces", f"a{n}@acme.example", f"a{n}@acme.example", "t", "t", "t", "{}") for n in range(6)]
+    upsert = (
+        "INSERT INTO suppressions (list, address_norm, address, created_at, first_seen_at, last_seen_at,"
+        " detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    batch = SignalBatch(db, now=NOW, on_saved=heard.append, max_rows=10)
+    for page in range(3):
+        batch.add([], also=[Statement(upsert, [(r[0], f"p{page}{r[1]}", *r[2:]) for r in rows], many=True)])
+    assert db.execute("SELECT COUNT(*) FROM suppressions").fetchone()[0] >= 0  # readable meanwhile
+    before_flush = len(heard) + (1 if batch.writer_pid else 0)
+    batch.flush()
+    assert before_flush >= 1 and len(heard) == 2  # pages 1-2 as one batch, page 3 at the flush
+    assert db.execute("SELECT COUNT(*) FROM suppressions").fetchone()[0] == 18
+
+
+def test_a_writer_from_another_release_refuses_and_says_to_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon running since before an upgrade starts writers from the new files."""
+    monkeypatch.setattr("monitor.writer.process.VERSION", "the release before")
+    db = _db(tmp_path)
+    with (
+        pytest.raises(StoreError, match=r"changed since this process started.*restart"),
+        SignalBatch(db, now=NOW) as batch,
+    ):
+        batch.add(_signals(3))
+    assert db.execute("SELECT COUNT(*) FROM signals").fetchone()[0] == 0
+    assert _children_running() == []
 
 
 def test_a_writer_that_dies_is_raised_and_what_it_committed_stays(tmp_path: Path) -> None:
@@ -156,7 +226,7 @@ def test_the_writer_ignores_a_terminal_interrupt_and_a_service_stop(tmp_path: Pa
     batch.add(_signals(5, prefix="a"))
     pid = batch.writer_pid
     assert pid is not None
-    time.sleep(0.3)  # its handlers are set once it is up
+    _until(lambda: db.execute("SELECT COUNT(*) FROM signals").fetchone()[0] > 0)  # up and writing
     os.kill(pid, signal.SIGINT)
     os.kill(pid, signal.SIGTERM)
     batch.add(_signals(5, prefix="b"))
@@ -196,8 +266,11 @@ def test_the_writer_ends_when_the_poll_is_killed(tmp_path: Path) -> None:
         from monitor.store import open_db
         from monitor.store.batch import SignalBatch
         now = datetime(2026, 11, 24, tzinfo=UTC)
-        batch = SignalBatch(open_db({str(tmp_path / "monitor.db")!r}), now=now, max_rows=1)
+        db = open_db({str(tmp_path / "monitor.db")!r})
+        batch = SignalBatch(db, now=now, max_rows=1)
         batch.add([Signal("sentry", "k1", "address_or_card", now, "t", "g")])
+        while not db.execute("SELECT COUNT(*) FROM signals").fetchone()[0]:
+            time.sleep(0.01)
         print(batch.writer_pid, flush=True)
         time.sleep(60)
     """)
@@ -206,10 +279,7 @@ def test_the_writer_ends_when_the_poll_is_killed(tmp_path: Path) -> None:
     writer = int(poll.stdout.readline())
     poll.kill()
     poll.wait()
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{writer}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{writer}").exists()
+    _until(lambda: not _alive(writer))
     check = open_db(tmp_path / "monitor.db")
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert check.execute("SELECT COUNT(*) FROM signals WHERE key = 'k1'").fetchone()[0] == 1
