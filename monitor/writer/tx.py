@@ -12,12 +12,12 @@ writer imports nothing else, so nothing else would unpickle there."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import signal
 import sqlite3
 import sys
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -70,7 +70,8 @@ class Written(NamedTuple):
 
 # What a writer process started from this file must agree on with the poll that started it:
 # a daemon running since before an upgrade pickles the records of the code it loaded then.
-VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+# (A checksum of this file: zlib is light where hashlib would load OpenSSL into the writer.)
+VERSION = zlib.crc32(Path(__file__).read_bytes())
 UPGRADED = (
     "the installed monitor changed since this process started (an upgrade?): restart it, "
     "e.g. `systemctl restart monitor`"
