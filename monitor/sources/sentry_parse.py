@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config.settings import SentrySettings
-from monitor.core.classify import ErrorText, Rule, action_for, classify
+from monitor.core.classify import MAX_TEXT, ErrorText, Rule, action_for, classify
 from monitor.core.errors import SourceError
 from monitor.core.models import Signal
 from monitor.core.timeutil import parse_iso
@@ -253,6 +253,10 @@ def event_to_signal(
         "culprit": text.culprit,
         "exception_type": text.exception_type,
         "transaction": text.transaction,
+        # The other texts the rules read, so `monitor classify --stored` decides on what the
+        # poll decided on (cut as the rules cut them; empty ones are not stored).
+        "message": text.message[:MAX_TEXT],
+        "exception_value": text.exception_value[:MAX_TEXT],
         "level": tags.get("level") or issue.level,
         "environment": tags.get("environment", ""),
         "rule": verdict.rule,

@@ -50,10 +50,13 @@ def reclassify(
     for ident, title, category, customer, raw in db.execute(SELECT_STORED, [to_db(since)]).fetchall():
         result.examined += 1
         detail = json.loads(raw or "{}")
+        # Signals stored by earlier releases carry no message or exception value.
         text = ErrorText(
             title=title or "",
+            message=str(detail.get("message") or ""),
             culprit=str(detail.get("culprit") or ""),
             exception_type=str(detail.get("exception_type") or ""),
+            exception_value=str(detail.get("exception_value") or ""),
             transaction=str(detail.get("transaction") or ""),
         )
         verdict = decide(text)

@@ -13,8 +13,10 @@ import time_machine
 from click.testing import CliRunner
 
 from monitor.cli import main
+from monitor.config.settings import SentrySettings
 from monitor.core.classify import ErrorText, classify
 from monitor.core.models import Signal
+from monitor.sources.sentry_parse import IssueRef, event_to_signal
 from monitor.store import open_db
 from monitor.store.signals import save_signals
 
@@ -146,3 +148,28 @@ def test_a_rule_naming_an_unknown_field_with_a_line_break_is_reported_on_one_lin
     problem = [line for line in output.splitlines() if "fields" in line]
     assert len(problem) == 1 and "\\nBcc" in problem[0]  # the line break shown, not made
     assert not any(line.startswith("Bcc:") for line in output.splitlines())
+
+
+def test_stored_decides_on_the_texts_the_poll_decided_on(write_config: Callable[..., Path]) -> None:
+    """An event whose title says little: the message and the exception value carry the
+    decline. Re-read from the store, it gets the poll's verdict, not another."""
+    config = write_config()
+    sentry = SentrySettings(base_url="https://sentry.io", organization="gitlab", project="customersgitlabcom")
+    event = {
+        "eventID": "f" * 32,
+        "title": "Zuora::APIError",
+        "message": "Payment declined: do not honor",
+        "dateCreated": "2026-11-23T10:00:00Z",
+        "culprit": "SubscriptionsController#create",
+        "metadata": {"type": "Zuora::APIError", "value": "Your card was declined."},
+        "user": {"id": "48213"},
+    }
+    signal = event_to_signal(event, IssueRef(id="4102", title="Zuora::APIError"), sentry)
+    assert signal.category == "address_or_card"
+    db = open_db(config.parent / "monitor.db")
+    save_signals(db, [signal], now=NOW - timedelta(hours=20))
+    db.close()
+
+    code, output = invoke(config, "classify", "--stored", "--days", "7", "--json")
+    assert code == 0, output
+    assert json.loads(output)["changed"] == 0
