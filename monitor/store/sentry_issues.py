@@ -43,7 +43,7 @@ def remember_issue(
     category: str,
     now: datetime,
 ) -> Statement:
-    """A statement for `save_signals(also=...)`: marks the issue read in full, in the
+    """A statement for `SignalBatch.add(also=...)`: marks the issue read in full, in the
     transaction of its last page, so a crash before that page re-reads the issue next time."""
     row = (issue_id, to_db(last_seen) if last_seen else None, title, category, to_db(now), event_count)
     return Statement(UPSERT_ISSUE, row)

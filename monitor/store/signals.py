@@ -81,23 +81,13 @@ def batch_of(
 
 
 def save_signals(
-    db: Database,
-    signals: Sequence[Signal],
-    *,
-    now: datetime,
-    cursors: Mapping[str, str] | None = None,
-    extra_public_domains: Iterable[str] = (),
-    before: Sequence[Statement] = (),
-    also: Sequence[Statement] = (),
+    db: Database, signals: Sequence[Signal], *, now: datetime, extra_public_domains: Iterable[str] = ()
 ) -> SaveResult:
-    """Store pages of signals, learn customers seen in them, link the new ones and move the
-    cursors: all in one transaction, so a crash repeats at most these pages and loses nothing.
-    `before` runs first and `also` last inside the same transaction (a source's own
-    bookkeeping: which stored signals the new ones replace, which Sentry issues were read in
-    full). The work is proportional to the batch, never to what is stored already: one
-    prepared statement per kind of row, linking limited to the batch (`writer.tx`)."""
-    batch = batch_of(signals, now=now, cursors=cursors, extra_public_domains=extra_public_domains,
-                     before=before, also=also)  # fmt: skip
+    """Store signals in this process, in one transaction, as a poll's writer stores a batch:
+    the rows, the customers seen in them, the links of the new ones (`writer.tx`). For
+    tests and benchmarks that need stored signals; a poll writes through `SignalBatch`, with its cursors
+    and bookkeeping in the same transactions."""
+    batch = batch_of(signals, now=now, extra_public_domains=extra_public_domains)
     return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch), batch.signals)
 
 

@@ -1,6 +1,6 @@
 """One batch of signals written in one transaction, as a function of plain data.
 
-The SQL steps of a poll's write (`save_signals`): turn the signals into rows, store them,
+The SQL steps of a poll's write (`SignalBatch`): turn the signals into rows, store them,
 learn the customers seen in them, link the new ones, move the cursors, run the source's own
 bookkeeping. The same function runs in the poll's process and in its writer process
 (`writer.process`), so this module imports only the standard library and the core's records:
