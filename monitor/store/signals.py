@@ -84,9 +84,9 @@ def save_signals(
     db: Database, signals: Sequence[Signal], *, now: datetime, extra_public_domains: Iterable[str] = ()
 ) -> SaveResult:
     """Store signals in this process, in one transaction, as a poll's writer stores a batch:
-    the rows, the customers seen in them, the links of the new ones (`writer.tx`). For
-    tests and benchmarks that need stored signals; a poll writes through `SignalBatch`, with its cursors
-    and bookkeeping in the same transactions."""
+    the rows, the customers seen in them, the links of the new ones (`writer.tx`). For tests
+    and benchmarks that need stored signals; a poll writes through `SignalBatch`, with its
+    cursors and bookkeeping in the same transactions."""
     batch = batch_of(signals, now=now, extra_public_domains=extra_public_domains)
     return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch), batch.signals)
 
