@@ -9,13 +9,14 @@ pages per transaction writes each touched page once per batch. Larger batches sa
 more now that the writer process commits while the poll reads, and every batch in flight is
 memory: at 2,000 signals a backfill's peak memory grew by a third.
 
-Nothing is held across a network wait: pages are gathered in memory (at most BATCH_ROWS
-signals, a few MB) and the transaction opens only to write them. A full batch goes to the
-writer process (`writer.process`), which writes it while the next one is read; one batch is in
-flight at most. A poll calls `flush` on its way out, error or not: every page read before a
-failure is stored, and the writer has ended when it returns. A crash loses at most the batch
-being gathered and the one in flight, which the next poll reads again (signal keys make that
-harmless; the cursors move in the transaction of the rows they cover)."""
+Nothing is held across a network wait: pages are gathered in memory (about BATCH_ROWS
+signals and bookkeeping rows, a few MB) and the transaction opens only to write them. A full
+batch goes to the writer process (`writer.process`), which writes it while the next one is
+read; two batches are in flight at most. A poll leaves a `with SignalBatch(...)` block on its
+way out, error or not: every page read before a failure is stored, and the writer has ended.
+A crash loses at most the batch being gathered and the two in flight, which the next poll
+reads again (signal keys make that harmless; the cursors move in the transaction of the rows
+they cover). After a failed batch nothing more is written."""
 
 from __future__ import annotations
 
@@ -56,8 +57,8 @@ def by_category(signal: Signal) -> Hashable:
 
 
 class SignalBatch:
-    """Gathers pages (`add`) and writes them once `max_rows` signals are waiting, or on
-    `flush`. `on_saved(saved)` hears about each write, in order, for counting, with the new
+    """Gathers pages (`add`) and writes them once `max_rows` signals and bookkeeping rows
+    are waiting, or on `flush`. `on_saved(saved)` hears about each write, in order, for counting, with the new
     signals counted by `label(signal)` (their category unless told otherwise): only the
     labels of a batch in flight are kept, not its signals.
     `use_writer`: write from a writer process (a database file only); False writes here."""
@@ -75,7 +76,8 @@ class SignalBatch:
     ) -> None:
         self.db, self.now, self.max_rows, self.on_saved, self.label = db, now, max_rows, on_saved, label
         self.extra_public_domains = tuple(extra_public_domains)
-        self.use_writer = use_writer and _file_of(db) is not None
+        # The database file a writer process writes to; None: written in this process.
+        self._path = _file_of(db) if use_writer else None
         self._writer: WriterProcess | None = None
         self._signals: list[Signal] = []
         self._cursors: dict[str, str] = {}
@@ -156,10 +158,10 @@ class SignalBatch:
             self.on_saved(Saved(new, Counter(labels[at] for at in written.linked_at), written.counted))
 
     def _writer_process(self) -> WriterProcess | None:
-        if self._writer is None and self.use_writer:
-            path = _file_of(self.db)
-            self._writer = start_writer(path, connection_pragmas(), SAVE_SQL) if path else None
-            self.use_writer = self._writer is not None  # no second attempt in this poll
+        if self._writer is None and self._path is not None:
+            self._writer = start_writer(self._path, connection_pragmas(), SAVE_SQL)
+            if self._writer is None:
+                self._path = None  # none could start: no second attempt in this poll
         return self._writer
 
 

@@ -1,5 +1,5 @@
 """The Sentry poll's bookkeeping: which issues were read in full, up to which lastSeen and
-event count. The poll decides; these run the SQL (what a page added comes from `SaveResult`)."""
+event count. The poll decides; these run the SQL (what a batch added comes from `store.batch.Saved`)."""
 
 from __future__ import annotations
 

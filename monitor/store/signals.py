@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
@@ -17,7 +17,7 @@ from monitor.core.models import Signal
 from monitor.core.timeutil import to_db
 from monitor.store import write_tx
 from monitor.store.customers import UPSERT_SEEN
-from monitor.writer.tx import Batch, SaveSql, Statement, Written, write_batch
+from monitor.writer.tx import Batch, SaveSql, Statement, link_after, write_batch
 
 # Several records can stand for one trouble and share a key: a bounce-list entry and the
 # permanent failure that put the address there, an entry removed and added again. The stored
@@ -42,20 +42,9 @@ ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.up
 SAVE_SQL = SaveSql(SAVE_SIGNAL, UPSERT_SEEN, LINK_STEPS, LINK_LEARNED_BY_EMAIL, SET_CURSOR)
 
 
-@dataclass(frozen=True)
-class SaveResult:
+class SaveResult(NamedTuple):
     new: int  # signals not stored before
     linked: int  # of those, linked to a customer
-    new_keys: frozenset[str] = frozenset()  # the keys of the new signals
-    linked_keys: frozenset[str] = frozenset()  # of those, the ones linked to a customer
-    counted: Mapping[str, int] = field(default_factory=dict)  # rows changed by counted statements
-
-    @classmethod
-    def of(cls, written: Written, signals: Sequence[Signal]) -> SaveResult:
-        """From the writer's answer about the batch of these signals."""
-        linked = frozenset(signals[at].key for at in written.linked_at)
-        new_keys = frozenset(signals[at].key for at in written.new_at)
-        return cls(written.new, len(linked), new_keys, linked, written.counted)
 
 
 def batch_of(
@@ -87,16 +76,17 @@ def save_signals(
     the rows, the customers seen in them, the links of the new ones (`writer.tx`). For tests
     and benchmarks that need stored signals; a poll writes through `SignalBatch`, with its
     cursors and bookkeeping in the same transactions."""
-    batch = batch_of(signals, now=now, extra_public_domains=extra_public_domains)
-    return SaveResult.of(write_batch(db.conn, SAVE_SQL, batch), batch.signals)
+    written = write_batch(
+        db.conn, SAVE_SQL, batch_of(signals, now=now, extra_public_domains=extra_public_domains)
+    )
+    return SaveResult(len(written.new_at), len(written.linked_at))
 
 
 def link_signals(
     conn: sqlite3.Connection, *, after_id: int = 0, extra_public_domains: Iterable[str] = ()
 ) -> int:
     """Run the linking steps for signals with an id above `after_id` that have no link yet."""
-    params = {"after_id": after_id, "public_domains": _public_domains_json(tuple(extra_public_domains))}
-    return sum(max(conn.execute(step, params).rowcount, 0) for step in LINK_STEPS)
+    return link_after(conn, LINK_STEPS, after_id, _public_domains_json(tuple(extra_public_domains)))
 
 
 # Relinking probes the directory's indexes once per stored signal, all over the file; mapped

@@ -62,9 +62,8 @@ class Written(NamedTuple):
     """What a batch stored, small enough to cross the pipe at once: the new signals by their
     place in `Batch.signals` (the last of those sharing a key), not by their keys."""
 
-    new: int  # signals not stored before
-    new_at: list[int]
-    linked_at: list[int]  # of the new ones, those linked to a customer
+    new_at: list[int]  # the signals not stored before
+    linked_at: list[int]  # of those, the ones linked to a customer
     counted: dict[str, int]  # rows changed by the counted statements
 
 
@@ -101,7 +100,7 @@ def signal_row(signal: Signal, stored_at: str) -> tuple[object, ...]:
         domain,
         signal.name,
         signal.action,
-        encode_detail(signal.detail if isinstance(signal.detail, dict) else dict(signal.detail)),
+        encode_detail(signal.detail),  # a dict: `Batch` says so
     )
 
 
@@ -123,7 +122,6 @@ def seen_rows(signals: Sequence[Signal], stored_at: str) -> list[tuple[str | Non
 # SQLite gives a new row the largest rowid + 1, so what an insert adds has an id above the
 # maximum before it: linking and counting look at this batch only, however much is stored.
 MAX_ID = "SELECT COALESCE(MAX(id), 0) FROM signals"
-NEW_COUNT = "SELECT COUNT(*) FROM signals WHERE id > ?"
 NEW_ROWS = """
 SELECT s.key, l.signal_id IS NOT NULL FROM signals s LEFT JOIN links l ON l.signal_id = s.id
 WHERE s.id > ?
@@ -150,13 +148,10 @@ def _write(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written:
     _run(conn, batch.before, counted)
     after_id = conn.execute(MAX_ID).fetchone()[0]
     conn.executemany(sql.insert_signal, rows)
-    new = conn.execute(NEW_COUNT, (after_id,)).fetchone()[0] if rows else 0
     learned = max(conn.executemany(sql.upsert_seen, seen).rowcount, 0) if seen else 0
     found: list[tuple[str, int]] = []
-    if new:
-        params = {"after_id": after_id, "public_domains": batch.public_domains}
-        for step in sql.link_steps:
-            conn.execute(step, params)
+    if rows:
+        link_after(conn, sql.link_steps, after_id, batch.public_domains)
         found = conn.execute(NEW_ROWS, (after_id,)).fetchall()
     if learned:  # a new or completed customer may own earlier signals that named only the address
         emails = sorted({row[2] for row in seen if row[2]})
@@ -166,11 +161,17 @@ def _write(conn: sqlite3.Connection, sql: SaveSql, batch: Batch) -> Written:
     _run(conn, batch.also, counted)
     place = {signal.key: number for number, signal in enumerate(batch.signals)}
     return Written(
-        new=new,
         new_at=sorted(place[key] for key, _ in found),
         linked_at=sorted(place[key] for key, linked in found if linked),
         counted=counted,
     )
+
+
+def link_after(conn: sqlite3.Connection, steps: Sequence[str], after_id: int, public_domains: str) -> int:
+    """Run the linking steps (`core.linking`) for the signals with an id above `after_id` that
+    have no link yet (0: every signal); how many links were made."""
+    params = {"after_id": after_id, "public_domains": public_domains}
+    return sum(max(conn.execute(step, params).rowcount, 0) for step in steps)
 
 
 def _run(conn: sqlite3.Connection, statements: list[Statement], counted: dict[str, int]) -> None:
